@@ -9,12 +9,15 @@ from __future__ import annotations
 __all__ = [
     "CalendarError",
     "ExpressionError",
+    "ExpressionSyntaxError",
+    "ExpressionTypeError",
     "FactsError",
     "NaiveDatetimeError",
     "OutOfForceError",
     "PackNotFoundError",
     "PackValidationError",
     "ProvisionalYearError",
+    "UnknownNameError",
     "VbpRulesError",
     "VbpRulesWarning",
 ]
@@ -58,6 +61,39 @@ class ExpressionError(VbpRulesError, ValueError):
         if source and offset is not None:
             message = f"{message}\n  {source}\n  {' ' * offset}^"
         super().__init__(message)
+
+
+class ExpressionSyntaxError(ExpressionError):
+    """Expression text outside the grammar, or over a size/nesting limit."""
+
+
+class ExpressionTypeError(ExpressionError, TypeError):
+    """An expression applied an operator or function to values of the wrong type.
+
+    Examples: a date plus a number, a string compared with a number, a binary float.
+    """
+
+
+class UnknownNameError(ExpressionError, LookupError):
+    """An expression names a variable or function that is not known.
+
+    Attributes:
+        name: the unknown name.
+        suggestions: close known names (did-you-mean), best first.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        name: str,
+        suggestions: tuple[str, ...] = (),
+        source: str = "",
+        offset: int | None = None,
+    ) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        super().__init__(message, source=source, offset=offset)
 
 
 class PackValidationError(VbpRulesError, ValueError):
