@@ -1,0 +1,798 @@
+"""The reference engine: row by row, in plain Python, exact. The specification.
+
+Every other engine must return the same findings, skips and rejects on the same facts.
+It favours clarity over speed; see ``docs/engines.md`` for each rule kind's meaning.
+"""
+
+from __future__ import annotations
+
+import calendar as _stdcal
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+import attrs
+
+from vbp_rules.calendar import WorkCalendar, ensure_aware
+from vbp_rules.engine._functions import CalendarContext, split_aggregate
+from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
+from vbp_rules.expr import Expression, FunctionSpec, NotApplicable, format_value, to_fraction
+from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
+from vbp_rules.findings import (
+    Citation,
+    Evaluation,
+    Finding,
+    Outcome,
+    Period,
+    RowRef,
+    Skip,
+    SkipReason,
+    Subject,
+    sort_findings,
+)
+from vbp_rules.packs._checks import bound_operator
+from vbp_rules.packs.model import (
+    BoundSpec,
+    ChangeBandRule,
+    DeadlineRule,
+    DeterminationRule,
+    ExemptionRule,
+    NeedsReviewRule,
+    RelativeRule,
+    Rule,
+    StreakRule,
+    ThresholdRule,
+    TiersRule,
+)
+from vbp_rules.packs.pack import Pack
+from vbp_rules.vocab import BOUND_WORDS, compare
+
+__all__ = ["OutOfForcePolicy", "evaluate", "resolve_as_of", "resolve_interpretations"]
+
+OutOfForcePolicy = Literal["flag", "skip", "error"]
+
+#: Fields that identify a row-level subject, in the order they are reported.
+_KEY_FIELDS = (
+    "id",
+    "batch_id",
+    "institution_id",
+    "county_medical_community_id",
+    "enterprise_id",
+    "product_id",
+    "generic_name",
+)
+
+
+class _Missing(Exception):  # noqa: N818 - internal signal
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(what)
+
+
+class _NotConfigured(Exception):  # noqa: N818 - internal signal
+    def __init__(self, parameter: str) -> None:
+        self.parameter = parameter
+        super().__init__(parameter)
+
+
+@attrs.define(kw_only=True, slots=True)
+class _Unit:
+    """One subject of one rule: its expression environment and the rows behind it."""
+
+    env: dict[str, object]
+    rows: tuple[RowRef, ...]
+    subject: Subject
+    period: Period | None
+
+
+def resolve_as_of(as_of: datetime | date, calendar: WorkCalendar) -> datetime:
+    """An aware instant for ``as_of``; a date means the end of that day (24:00).
+
+    Raises:
+        NaiveDatetimeError: a naive datetime.
+    """
+    if isinstance(as_of, datetime):
+        return ensure_aware(as_of)
+    return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=calendar.tz)
+
+
+def resolve_interpretations(pack: Pack, chosen: Mapping[str, str] | None) -> dict[str, str]:
+    """The pack's default readings with the caller's choices applied.
+
+    Raises:
+        PackValidationError: an unknown interpretation or option.
+    """
+    out = {name: i.default for name, i in pack.model.interpretations.items()}
+    problems = []
+    for name, option in (chosen or {}).items():
+        interp = pack.model.interpretations.get(name)
+        if interp is None:
+            known = ", ".join(sorted(pack.model.interpretations)) or "none"
+            problems.append((f"interpretations.{name}", f"pack {pack.id} has no interpretation {name!r} (known: {known})"))
+        elif option not in interp.options:
+            problems.append((f"interpretations.{name}", f"{option!r} is not an option; choose one of {sorted(interp.options)}"))
+        else:
+            out[name] = option
+    if problems:
+        raise PackValidationError(problems, pack_id=pack.id)
+    return out
+
+
+def _infer_unit(start: date, end: date) -> str:
+    if start.day == 1 and end.day == _stdcal.monthrange(end.year, end.month)[1]:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        if months == 1:
+            return "month"
+        if months == 3 and start.month in (1, 4, 7, 10):
+            return "quarter"
+        if months == 12 and start.month == 1:
+            return "year"
+    return "range"
+
+
+def _period_of(day: date, unit: str) -> Period:
+    if unit == "month":
+        start = day.replace(day=1)
+        end = day.replace(day=_stdcal.monthrange(day.year, day.month)[1])
+    elif unit == "quarter":
+        m = (day.month - 1) // 3 * 3 + 1
+        start = date(day.year, m, 1)
+        end = date(day.year, m + 2, _stdcal.monthrange(day.year, m + 2)[1])
+    else:
+        start, end = date(day.year, 1, 1), date(day.year, 12, 31)
+    return Period(start=start, end=end, unit=unit)
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, Fraction | int) and not isinstance(v, bool):
+        return format_value(v)
+    if isinstance(v, datetime):
+        return v.isoformat(timespec="minutes")
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v)
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def _render(template: str, values: Mapping[str, object]) -> str:
+    return _PLACEHOLDER.sub(lambda m: _fmt(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+
+
+class _Evaluator:
+    """One evaluation run of one pack over one fact set."""
+
+    def __init__(
+        self,
+        pack: Pack,
+        facts: FactSet,
+        *,
+        as_of: datetime,
+        calendar: WorkCalendar,
+        interpretations: dict[str, str],
+        out_of_force: OutOfForcePolicy,
+    ) -> None:
+        self.pack = pack
+        self.facts = facts
+        self.as_of = as_of
+        self.calendar = calendar
+        self.interpretations = interpretations
+        self.out_of_force = out_of_force
+        self.ctx = CalendarContext(calendar=calendar)
+        self.functions: Mapping[str, FunctionSpec] = self.ctx.functions()
+        self.findings: list[Finding] = []
+        self.skips: list[Skip] = []
+        self.base_env: dict[str, object] = {"as_of": as_of, **pack.values}
+        self.per_batch = {
+            name: p.per_batch for name, p in pack.model.parameters.items() if p.per_batch
+        }
+        self.batches = {b.id: b for b in facts.rows("batches")}
+        self.origin = self._rule_origins()
+        self.exemptions: dict[str, list[ExemptionRule]] = defaultdict(list)
+        for r in pack.rules:
+            if isinstance(r, ExemptionRule) and self._active(r):
+                for target in r.exempts:
+                    self.exemptions[target].append(r)
+        self._event_cache: dict[str, list[FactModel]] = {}
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _rule_origins(self) -> dict[str, str]:
+        origin: dict[str, str] = {}
+        chain = []
+        p: Pack | None = self.pack
+        while p is not None:
+            chain.append(p)
+            p = p.parent
+        for pk in reversed(chain):
+            for r in pk.rules:
+                origin.setdefault(r.id, pk.id)
+        return origin
+
+    def _active(self, rule: Rule) -> bool:
+        return all(self.interpretations.get(k) == v for k, v in (rule.interpretation or {}).items())
+
+    def ev(self, source: str, env: Mapping[str, object]) -> object:
+        return self.pack.expr(source).evaluate(env, functions=self.functions)
+
+    def need(self, source: str, env: Mapping[str, object], what: str) -> object:
+        value = self.ev(source, env)
+        if value is None:
+            raise _Missing(f"{what} ({source}) is null")
+        return value
+
+    def bound_value(self, b: BoundSpec, env: Mapping[str, object]) -> object:
+        if b.parameter is not None:
+            value = env.get(b.parameter)
+            if value is None:
+                raise _NotConfigured(b.parameter)
+            # a duration used as a bound (20 working days) compares as its count
+            return getattr(value, "n", value)
+        if b.value is not None:
+            return to_fraction(b.value)
+        assert b.expr is not None  # noqa: S101 - model guarantees one source
+        return self.need(b.expr, env, "bound")
+
+    def _row_env(self, row: FactModel) -> dict[str, object]:
+        env = dict(self.base_env)
+        env.update(row.__dict__)
+        batch_id = env.get("batch_id")
+        if self.per_batch and isinstance(batch_id, str) and batch_id in self.batches:
+            batch = self.batches[batch_id]
+            for name, field in self.per_batch.items():
+                v = getattr(batch, field, None)
+                if v is not None:
+                    env[name] = v
+        return env
+
+    # -- units -----------------------------------------------------------------------
+    def units(self, rule: Rule) -> list[_Unit]:
+        assert rule.over is not None  # noqa: S101 - checked by the caller
+        kind = rule.over
+        selected: list[tuple[FactModel, dict[str, object]]] = []
+        for row in self.facts.rows(kind):
+            env = self._row_env(row)
+            if rule.where is not None:
+                try:
+                    keep = self.ev(rule.where, env)
+                except NotApplicable:
+                    keep = False
+                if keep is not True:
+                    continue
+            selected.append((row, env))
+        if not (rule.group_by or rule.period):
+            out = []
+            for row, env in selected:
+                keys = tuple((k, str(env[k])) for k in _KEY_FIELDS if env.get(k) is not None)
+                period = None
+                ps, pe = env.get("period_start"), env.get("period_end")
+                if isinstance(ps, date) and isinstance(pe, date):
+                    period = Period(start=ps, end=pe, unit=_infer_unit(ps, pe))
+                out.append(_Unit(env=env, rows=((kind, row.id),), subject=Subject(kind=kind, keys=keys), period=period))
+            return out
+        return self._grouped(rule, kind, selected)
+
+    def _grouped(self, rule: Rule, kind: str, selected: list[tuple[FactModel, dict[str, object]]]) -> list[_Unit]:
+        groups: dict[tuple[Any, ...], list[tuple[FactModel, dict[str, object]]]] = {}
+        key_names: list[str] = []
+        for g in rule.group_by or []:
+            key_names.extend([g] if isinstance(g, str) else g.keys())
+        periods: dict[tuple[Any, ...], Period | None] = {}
+        for row, env in selected:
+            values: list[object] = []
+            for g in rule.group_by or []:
+                if isinstance(g, str):
+                    values.append(env.get(g))
+                else:
+                    values.extend(self.ev(src, env) for src in g.values())
+            period = None
+            if rule.period is not None:
+                raw = env.get(rule.period.field)
+                if raw is None:
+                    continue  # rows with no date cannot be placed in a period
+                day = self.calendar.local_date(raw) if isinstance(raw, datetime) else raw
+                assert isinstance(day, date)  # noqa: S101 - a date or instant field
+                period = _period_of(day, rule.period.unit)
+                values.append(period.start)
+            key = tuple(values)
+            groups.setdefault(key, []).append((row, env))
+            periods[key] = period
+        out = []
+        for key, members in groups.items():
+            env = dict(self.base_env)
+            env.update(zip(key_names, key, strict=False))
+            period = periods[key]
+            if period is not None:
+                env["period_start"], env["period_end"] = period.start, period.end
+            batch_id = env.get("batch_id")
+            if self.per_batch and isinstance(batch_id, str) and batch_id in self.batches:
+                for name, field in self.per_batch.items():
+                    v = getattr(self.batches[batch_id], field, None)
+                    if v is not None:
+                        env[name] = v
+            for name, source in (rule.aggregate or {}).items():
+                env[name] = self._aggregate(source, [e for _, e in members])
+            keys = tuple((k, str(v)) for k, v in zip(key_names, key, strict=False) if v is not None)
+            rows = tuple((kind, r.id) for r, _ in members)
+            out.append(_Unit(env=env, rows=rows, subject=Subject(kind=kind, keys=keys), period=period))
+        return out
+
+    def _aggregate(self, source: str, envs: Sequence[Mapping[str, object]]) -> object:
+        fn, inner = split_aggregate(source)
+        if inner is None:
+            return len(envs)
+        vals = [inner.evaluate(e, functions=self.functions) for e in envs]
+        present = [v for v in vals if v is not None]
+        if fn == "count_if":
+            return sum(1 for v in vals if v is True)
+        if fn == "sum":
+            total: Any = 0
+            for v in present:
+                total = total + v
+            return total
+        if fn == "min_of":
+            return min(present) if present else None  # type: ignore[type-var]
+        if fn == "max_of":
+            return max(present) if present else None  # type: ignore[type-var]
+        if fn == "any":
+            return any(v is True for v in vals)
+        if fn == "all":
+            return all(v is True for v in vals)
+        return present[0] if present else None  # first
+
+    # -- exemptions ------------------------------------------------------------------
+    def _events(self, ex: ExemptionRule) -> list[FactModel]:
+        if ex.id not in self._event_cache:
+            assert ex.over is not None  # noqa: S101 - checked at load
+            rows = []
+            for row in self.facts.rows(ex.over):
+                if ex.where is None or self.ev(ex.where, self._row_env(row)) is True:
+                    rows.append(row)
+            self._event_cache[ex.id] = rows
+        return self._event_cache[ex.id]
+
+    def exemption_for(self, rule: Rule, unit: _Unit) -> tuple[ExemptionRule, FactModel] | None:
+        for ex in self.exemptions.get(rule.id, ()):
+            window: tuple[object, object] | None = None
+            if ex.overlap:
+                window = (
+                    self.ev(ex.overlap["start"], unit.env) if "start" in ex.overlap else None,
+                    self.ev(ex.overlap["end"], unit.env) if "end" in ex.overlap else None,
+                )
+            for event in self._events(ex):
+                if not all(
+                    getattr(event, ef) is None or getattr(event, ef) == unit.env.get(tf)
+                    for ef, tf in ex.match.items()
+                ):
+                    continue
+                if window is not None:
+                    starts, ends = getattr(event, "starts_on", None), getattr(event, "ends_on", None)
+                    w_start, w_end = window
+                    if isinstance(w_end, date) and isinstance(starts, date) and starts > w_end:
+                        continue
+                    if isinstance(w_start, date) and isinstance(ends, date) and ends < w_start:
+                        continue
+                return ex, event
+        return None
+
+    # -- findings --------------------------------------------------------------------
+    def citation(self, rule: Rule) -> Citation:
+        return Citation(
+            document=rule.cite.document or self.pack.model.document_number,
+            clause=rule.cite.clause,
+            text=rule.cite.text,
+            pack_id=self.origin.get(rule.id, self.pack.id),
+        )
+
+    def _reference_day(self, unit: _Unit, rule: Rule) -> date:
+        if unit.period is not None:
+            return unit.period.end
+        if isinstance(rule, DeadlineRule) and rule.start:
+            start = unit.env.get(rule.start) if rule.start in unit.env else None
+            if isinstance(start, datetime):
+                return self.calendar.local_date(start)
+            if isinstance(start, date):
+                return start
+        return self.calendar.local_date(self.as_of)
+
+    def emit(
+        self,
+        rule: Rule,
+        unit: _Unit,
+        outcome: Outcome,
+        *,
+        values: Mapping[str, object],
+        actions: Iterable[str] | None = None,
+        tier: str | None = None,
+        bound: BoundSpec | None = None,
+        operator: str | None = None,
+        label: str = "",
+        trace: Sequence[tuple[str, object]] = (),
+    ) -> None:
+        flags: set[str] = set()
+        model = self.pack.model
+        if model.status == "draft":
+            flags.add("draft_source")
+        elif model.in_force is not None and not self.pack.in_force_on(self._reference_day(unit, rule)):
+            if self.out_of_force == "error":
+                day = self._reference_day(unit, rule)
+                msg = f"{self.pack.id} is not in force on {day} (rule {rule.id}, subject {unit.subject}); pass out_of_force='flag' to evaluate anyway"
+                raise OutOfForceError(msg)
+            if self.out_of_force == "skip":
+                self.skip(rule, unit, "out_of_force", f"{self.pack.id} is not in force on {self._reference_day(unit, rule)}")
+                return
+            flags.add("out_of_force")
+        if self.ctx.provisional():
+            flags.add("provisional_calendar")
+        if not model.source.complete:
+            flags.add("incomplete_source")
+        word = bound.word if bound is not None else None
+        op = operator or (bound_operator(bound) if bound is not None else None)
+        acts = tuple(rule.actions if actions is None else actions) if outcome != "compliant" else ()
+        rendered = {**{k: v for k, v in values.items()}, "subject": str(unit.subject), "period": str(unit.period or ""), "tier": tier or "", "label": label}
+        if rule.message is not None:
+            zh, en = _render(rule.message.zh, rendered), _render(rule.message.en, rendered)
+        else:
+            zh, en = self._default_message(rule, outcome, values, word, op, label)
+        self.findings.append(
+            Finding(
+                pack_id=self.pack.id,
+                rule_id=rule.id,
+                rule_kind=rule.kind,
+                outcome=outcome,
+                subject=unit.subject,
+                period=unit.period,
+                actions=acts,
+                tier=tier,
+                values=tuple(values.items()),
+                bound_word=word,
+                operator=op,
+                citation=self.citation(rule),
+                message_zh=zh,
+                message_en=en,
+                flags=frozenset(flags),
+                issuer=self.pack.issuer,
+                rows=unit.rows,
+                trace=tuple(trace),
+            )
+        )
+
+    def _default_message(
+        self, rule: Rule, outcome: Outcome, values: Mapping[str, object], word: str | None, op: str | None, label: str
+    ) -> tuple[str, str]:
+        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
+        head_en = {"breach": "breach", "compliant": "compliant", "determination": "determined", "needs_review": "needs review"}[outcome]
+        head_zh = {"breach": "触发", "compliant": "符合", "determination": "认定", "needs_review": "需人工研判"}[outcome]
+        extra_en = f" ({label})" if label else ""
+        bound_en = f"; bound {BOUND_WORDS[word].en if word in BOUND_WORDS else op}" if (word or op) else ""
+        bound_zh = f"；界限：{word or op}" if (word or op) else ""
+        return (
+            f"{rule.title.zh}：{head_zh}{('（' + label + '）') if label else ''}；{shown}{bound_zh}",
+            f"{rule.title.en}: {head_en}{extra_en}; {shown}{bound_en}",
+        )
+
+    def skip(self, rule: Rule | None, unit: _Unit | None, reason: SkipReason, detail: str, *, exemption: str | None = None, extra_rows: tuple[RowRef, ...] = ()) -> None:
+        self.skips.append(
+            Skip(
+                pack_id=self.pack.id,
+                rule_id=rule.id if rule is not None else None,
+                reason=reason,
+                detail=detail,
+                subject=unit.subject if unit else None,
+                period=unit.period if unit else None,
+                exemption=exemption,
+                rows=(unit.rows if unit else ()) + extra_rows,
+            )
+        )
+
+    # -- the rule kinds --------------------------------------------------------------
+    def run(self) -> None:
+        for rule in self.pack.rules:
+            if not self._active(rule):
+                chosen = ", ".join(f"{k}={self.interpretations.get(k)}" for k in (rule.interpretation or {}))
+                self.skip(rule, None, "other_interpretation", f"applies to another reading ({chosen})")
+                continue
+            if isinstance(rule, ExemptionRule):
+                continue
+            if rule.over is None:
+                self.skip(rule, None, "documentation_only", "carried for documentation; no facts decide it")
+                continue
+            if isinstance(rule, StreakRule):
+                self.streak(rule)
+                continue
+            if isinstance(rule, RelativeRule):
+                self.relative(rule)
+                continue
+            for unit in self.units(rule):
+                self.one(rule, unit)
+        self._exemption_leftovers()
+        self._accounting()
+
+    def one(self, rule: Rule, unit: _Unit) -> None:
+        self.ctx.reset()
+        found = self.exemption_for(rule, unit)
+        if found is not None:
+            ex, event = found
+            assert ex.over is not None  # noqa: S101
+            self.skip(rule, unit, "exempted", f"exempted by {ex.id} (event {event.id})", exemption=ex.id, extra_rows=((ex.over, event.id),))
+            return
+        try:
+            self.decide(rule, unit)
+        except NotApplicable as exc:
+            self.skip(rule, unit, "not_applicable", exc.reason)
+        except _Missing as exc:
+            self.skip(rule, unit, "missing_fact", exc.what)
+        except _NotConfigured as exc:
+            self.skip(rule, unit, "not_configured", f"parameter {exc.parameter!r} is unspecified in the source; configure it to evaluate this rule")
+
+    def decide(self, rule: Rule, unit: _Unit) -> None:
+        env = unit.env
+        if isinstance(rule, ThresholdRule):
+            if rule.condition is not None:
+                value = self.need(rule.condition, env, "condition")
+                self.emit(rule, unit, "breach" if value is True else "compliant", values={"condition": value})
+                return
+            assert rule.metric is not None  # noqa: S101
+            metric = self.need(rule.metric.expr, env, rule.metric.name)
+            bound = rule.breach_if or rule.require
+            assert bound is not None  # noqa: S101
+            limit = self.bound_value(bound, env)
+            op = bound_operator(bound)
+            holds = compare(metric, op, limit)
+            breach = holds if rule.breach_if is not None else not holds
+            self.emit(rule, unit, "breach" if breach else "compliant", values={rule.metric.name: metric, "threshold": limit}, bound=bound)
+        elif isinstance(rule, TiersRule):
+            metric = self.need(rule.metric.expr, env, rule.metric.name)
+            for tier in rule.tiers:
+                ok = True
+                for b in (tier.lower, tier.upper):
+                    if b is not None and not compare(metric, bound_operator(b), self.bound_value(b, env)):
+                        ok = False
+                        break
+                if ok:
+                    values: dict[str, object] = {rule.metric.name: metric}
+                    for side, b in (("lower", tier.lower), ("upper", tier.upper)):
+                        if b is not None:
+                            values[f"tier_{side}"] = self.bound_value(b, env)
+                    label = tier.label.en if tier.label else ""
+                    self.emit(rule, unit, tier.outcome, values=values, actions=tier.actions, tier=tier.id, bound=tier.upper or tier.lower, label=label)
+                    return
+            msg = f"no tier of {rule.id} holds for {metric}"  # pragma: no cover - loader proves tiers exhaustive
+            raise AssertionError(msg)
+        elif isinstance(rule, ChangeBandRule):
+            value = self.need(rule.value, env, "value")
+            base = self.need(rule.baseline, env, "baseline")
+            if base == 0:
+                raise NotApplicable(f"baseline {rule.baseline} is zero")
+            change = Fraction(to_fraction(value) - to_fraction(base), to_fraction(base))  # type: ignore[arg-type]
+            vals = {"value": value, "baseline": base, "change": change}
+            if rule.decrease is not None and compare(-change, bound_operator(rule.decrease), self.bound_value(rule.decrease, env)):
+                self.emit(rule, unit, "breach", values={**vals, "decrease": -change, "threshold": self.bound_value(rule.decrease, env)}, actions=rule.decrease_actions or rule.actions, tier="decrease", bound=rule.decrease)
+            elif rule.increase is not None and compare(change, bound_operator(rule.increase), self.bound_value(rule.increase, env)):
+                self.emit(rule, unit, "breach", values={**vals, "increase": change, "threshold": self.bound_value(rule.increase, env)}, actions=rule.increase_actions or rule.actions, tier="increase", bound=rule.increase)
+            else:
+                self.emit(rule, unit, "compliant", values=vals)
+        elif isinstance(rule, DeadlineRule):
+            self.deadline(rule, unit)
+        elif isinstance(rule, DeterminationRule):
+            self.determination(rule, unit)
+        elif isinstance(rule, NeedsReviewRule):
+            self.emit(rule, unit, "needs_review", values={})
+        else:  # pragma: no cover - every kind is dispatched above
+            msg = f"rule kind {rule.kind} is not evaluated per unit"
+            raise AssertionError(msg)
+
+    def deadline(self, rule: DeadlineRule, unit: _Unit) -> None:
+        env = unit.env
+        if rule.due is not None:
+            due = self.need(rule.due, env, "due")
+            values: dict[str, object] = {}
+        else:
+            assert rule.start is not None and rule.window is not None  # noqa: S101
+            start = self.need(rule.start, env, "start")
+            window = env.get(rule.window)
+            if window is None:
+                raise _NotConfigured(rule.window)
+            due = self.ctx.deadline(start, window)
+            values = {"start": start, "window": window}
+        if isinstance(due, date) and not isinstance(due, datetime):
+            due = datetime.combine(due + timedelta(days=1), time(0), tzinfo=self.calendar.tz)
+        if not isinstance(due, datetime):
+            raise ExpressionError(f"rule {rule.id}: due must be an instant or a date, got {due!r}")
+        end = self.ev(rule.end, env)
+        values["due"] = due
+        values["end"] = end
+        if end is None:
+            if self.as_of > due:
+                self.emit(rule, unit, "breach", values={**values, "as_of": self.as_of}, label="absent at as_of")
+            else:
+                self.skip(rule, unit, "pending", f"not yet due: due {due.isoformat()} is after as_of {self.as_of.isoformat()}")
+            return
+        if isinstance(end, date) and not isinstance(end, datetime):
+            end = datetime.combine(end, time(0), tzinfo=self.calendar.tz)
+        if not isinstance(end, datetime):
+            raise ExpressionError(f"rule {rule.id}: end must be an instant, got {end!r}")
+        self.emit(rule, unit, "breach" if end > due else "compliant", values=values, operator="<=")
+
+    def determination(self, rule: DeterminationRule, unit: _Unit) -> None:
+        env = unit.env
+        for case in [*rule.cases, *([rule.otherwise] if rule.otherwise else [])]:
+            hold = self.ev(case.when, env)
+            if hold is None:
+                raise _Missing(f"case condition ({case.when}) is null")
+            if hold is True:
+                values = {name: self.ev(src, env) for name, src in case.values.items()}
+                label = case.label.en if case.label else ""
+                self.emit(rule, unit, "determination", values=values, actions=case.actions or rule.actions, label=label, tier=label or None)
+                return
+        self.emit(rule, unit, "needs_review", values={}, label="not determined by the source", actions=("needs_review",))
+
+    def streak(self, rule: StreakRule) -> None:
+        units = self.units(rule)
+        by_subject: dict[tuple[tuple[str, str], ...], list[_Unit]] = defaultdict(list)
+        for u in units:
+            by_subject[u.subject.keys].append(u)
+        for members in by_subject.values():
+            members.sort(key=lambda u: u.period.start if u.period else date.min)
+            run = 0
+            previous_end: date | None = None
+            for u in members:
+                self.ctx.reset()
+                assert u.period is not None  # noqa: S101 - a streak has periods
+                if previous_end is not None and u.period.start != previous_end + timedelta(days=1):
+                    run = 0
+                previous_end = u.period.end
+                found = self.exemption_for(rule, u)
+                if found is not None:
+                    ex, event = found
+                    assert ex.over is not None  # noqa: S101
+                    self.skip(rule, u, "exempted", f"exempted by {ex.id} (event {event.id})", exemption=ex.id, extra_rows=((ex.over, event.id),))
+                    run = 0
+                    continue
+                try:
+                    metric = self.need(rule.metric.expr, u.env, rule.metric.name)
+                    limit = self.bound_value(rule.breach_if, u.env)
+                except NotApplicable as exc:
+                    self.skip(rule, u, "not_applicable", exc.reason)
+                    run = 0
+                    continue
+                except _Missing as exc:
+                    self.skip(rule, u, "missing_fact", exc.what)
+                    run = 0
+                    continue
+                except _NotConfigured as exc:
+                    self.skip(rule, u, "not_configured", f"parameter {exc.parameter!r} is unspecified")
+                    run = 0
+                    continue
+                holds = compare(metric, bound_operator(rule.breach_if), limit)
+                run = run + 1 if holds else 0
+                self.emit(
+                    rule,
+                    u,
+                    "breach" if run >= rule.length else "compliant",
+                    values={rule.metric.name: metric, "threshold": limit, "consecutive_periods": run},
+                    bound=rule.breach_if,
+                )
+
+    def relative(self, rule: RelativeRule) -> None:
+        units = self.units(rule)
+        computed: list[tuple[_Unit, Any, Any]] = []
+        total_n: Any = 0
+        total_d: Any = 0
+        for u in units:
+            try:
+                n = self.need(rule.metric.numerator, u.env, "numerator")
+                d = self.need(rule.metric.denominator, u.env, "denominator")
+            except NotApplicable as exc:
+                self.skip(rule, u, "not_applicable", exc.reason)
+                continue
+            except _Missing as exc:
+                self.skip(rule, u, "missing_fact", exc.what)
+                continue
+            computed.append((u, n, d))
+            total_n += n
+            total_d += d
+        for u, n, d in computed:
+            self.ctx.reset()
+            found = self.exemption_for(rule, u)
+            if found is not None:
+                ex, event = found
+                assert ex.over is not None  # noqa: S101
+                self.skip(rule, u, "exempted", f"exempted by {ex.id} (event {event.id})", exemption=ex.id, extra_rows=((ex.over, event.id),))
+                continue
+            if d == 0:
+                self.skip(rule, u, "not_applicable", f"denominator {rule.metric.denominator} is zero")
+                continue
+            if total_d == 0:  # pragma: no cover - a subject with d != 0 makes total_d != 0
+                self.skip(rule, u, "not_applicable", "population denominator is zero")
+                continue
+            metric = Fraction(to_fraction(n), to_fraction(d))
+            level = Fraction(to_fraction(total_n), to_fraction(total_d))
+            b = rule.breach_if
+            op = bound_operator(b)
+            try:
+                margin = to_fraction(self.bound_value(BoundSpec(op=">=", parameter=b.margin), u.env)) if b.margin else Fraction(0)  # type: ignore[arg-type]
+                offset = to_fraction(self.bound_value(b, u.env)) if (b.parameter or b.value or b.expr) else Fraction(0)  # type: ignore[arg-type]
+            except _NotConfigured as exc:
+                self.skip(rule, u, "not_configured", f"parameter {exc.parameter!r} is unspecified in the source; configure it to evaluate this rule")
+                continue
+            limit = level - margin if op in ("<", "<=") else level + margin
+            limit += offset
+            breach = compare(metric, op, limit)
+            self.emit(rule, u, "breach" if breach else "compliant", values={rule.metric.name: metric, "population_level": level, "margin": margin, "threshold": limit}, bound=b)
+
+    # -- accounting --------------------------------------------------------------------
+    def _exemption_leftovers(self) -> None:
+        used = {r for s in self.skips if s.reason == "exempted" for r in s.rows}
+        for rule in self.pack.rules:
+            if isinstance(rule, ExemptionRule) and self._active(rule) and rule.over is not None:
+                for event in self._events(rule):
+                    ref = (rule.over, event.id)
+                    if ref not in used:
+                        self.skips.append(Skip(pack_id=self.pack.id, rule_id=rule.id, reason="not_applicable", detail="the exemption event matched no assessed subject", rows=(ref,)))
+
+    def _accounting(self) -> None:
+        seen: set[RowRef] = set()
+        for f in self.findings:
+            seen.update(f.rows)
+        for s in self.skips:
+            seen.update(s.rows)
+        for kind in FACT_KINDS:
+            for row in self.facts.rows(kind):
+                ref = (kind, row.id)
+                if ref not in seen:
+                    self.skips.append(Skip(pack_id=self.pack.id, rule_id=None, reason="no_applicable_rule", detail=f"no rule of {self.pack.id} reads this {kind} row (or every rule's filter left it out)", rows=(ref,)))
+
+
+def evaluate(
+    pack: Pack,
+    facts: FactSet | Mapping[str, Iterable[Any]],
+    *,
+    as_of: datetime | date,
+    interpretations: Mapping[str, str] | None = None,
+    calendar: WorkCalendar | None = None,
+    out_of_force: OutOfForcePolicy = "flag",
+) -> Evaluation:
+    """Evaluate a pack against facts with the reference engine.
+
+    Args:
+        pack: a loaded pack (:func:`vbp_rules.load_pack`).
+        facts: a :class:`~vbp_rules.facts.FactSet`, or a mapping ``{kind: [rows]}``.
+        as_of: the instant the evaluation is made at (a date means 24:00 of that day);
+            deadlines with no end event are breached only once due before ``as_of``.
+        interpretations: named readings of ambiguous clauses (defaults from the pack).
+        calendar: the working-day calendar (default :meth:`WorkCalendar.china`).
+        out_of_force: for subjects dated outside the pack's in-force window: ``flag``
+            every finding (default), ``skip`` them, or raise (``error``).
+
+    Returns:
+        The findings (compliant ones included), skips and rejected inputs; every input
+        row is accounted for.
+
+    Raises:
+        NaiveDatetimeError: ``as_of`` is a naive datetime.
+        PackValidationError: an unknown interpretation or option.
+        OutOfForceError: ``out_of_force="error"`` and a subject is out of force.
+    """
+    cal = calendar or WorkCalendar.china()
+    when = resolve_as_of(as_of, cal)
+    chosen = resolve_interpretations(pack, interpretations)
+    fs = facts if isinstance(facts, FactSet) else FactSet.from_records(facts)
+    run = _Evaluator(pack, fs, as_of=when, calendar=cal, interpretations=chosen, out_of_force=out_of_force)
+    run.run()
+    return Evaluation(
+        pack_id=pack.id,
+        as_of=when,
+        engine="reference",
+        findings=sort_findings(run.findings),
+        skips=tuple(run.skips),
+        rejects=fs.rejects,
+        interpretations=tuple(sorted(chosen.items())),
+        input_rows=fs.total_rows(),
+        metadata=(("issuer", pack.issuer), ("lineage", pack.lineage())),
+    )
+

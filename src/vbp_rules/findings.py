@@ -1,0 +1,389 @@
+"""What an evaluation returns: findings, skips, rejected inputs, and their traces.
+
+Every input row ends in at least one of these, with its reason: nothing is lost silently.
+All values are frozen attrs classes; ratios stay exact ``Fraction`` and money ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+if TYPE_CHECKING:
+    from vbp_rules.facts import RejectedInput
+
+__all__ = [
+    "Citation",
+    "Evaluation",
+    "Finding",
+    "Outcome",
+    "Period",
+    "RowRef",
+    "Skip",
+    "SkipReason",
+    "Subject",
+    "jsonable",
+]
+
+Outcome = Literal["breach", "compliant", "determination", "needs_review"]
+SkipReason = Literal[
+    "not_applicable",
+    "exempted",
+    "not_configured",
+    "out_of_force",
+    "missing_fact",
+    "pending",
+    "documentation_only",
+    "no_applicable_rule",
+    "other_interpretation",
+]
+
+#: A reference to one input row: ``(fact kind, row id)``.
+RowRef = tuple[str, str]
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Citation:
+    """Where a rule or parameter comes from: document, clause and the original sentence."""
+
+    document: str
+    clause: str
+    text: str
+    pack_id: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.document} {self.clause}: {self.text}"
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Subject:
+    """Who or what a finding is about: a fact kind and its identifying keys."""
+
+    kind: str
+    keys: tuple[tuple[str, str], ...]
+
+    def as_dict(self) -> dict[str, str]:
+        """The keys as a plain dict."""
+        return dict(self.keys)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.keys)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Period:
+    """A reporting period: first and last day (both included) and its unit."""
+
+    start: date
+    end: date
+    unit: str
+
+    def __str__(self) -> str:
+        if self.unit == "month":
+            return f"{self.start:%Y-%m}"
+        if self.unit == "quarter":
+            return f"{self.start.year}Q{(self.start.month - 1) // 3 + 1}"
+        if self.unit == "year":
+            return f"{self.start.year}"
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Finding:
+    """The result of one rule for one subject (and period).
+
+    ``outcome`` is ``breach`` (the rule's condition for action holds), ``compliant``,
+    ``determination`` (a computed output such as a payment standard) or ``needs_review``.
+    ``values`` holds the exact metric values and thresholds the decision used.
+    """
+
+    pack_id: str
+    rule_id: str
+    rule_kind: str
+    outcome: Outcome
+    subject: Subject
+    period: Period | None = None
+    actions: tuple[str, ...] = ()
+    tier: str | None = None
+    values: tuple[tuple[str, object], ...] = ()
+    bound_word: str | None = None
+    operator: str | None = None
+    citation: Citation
+    message_zh: str = ""
+    message_en: str = ""
+    flags: frozenset[str] = frozenset()
+    issuer: str = ""
+    rows: tuple[RowRef, ...] = ()
+    trace: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str, tuple[tuple[str, str], ...], str]:
+        """A sortable identity: rule, subject and period."""
+        return (self.pack_id, self.rule_id, self.subject.keys, str(self.period or ""))
+
+    def value(self, name: str) -> object:
+        """One of the recorded values by name."""
+        for k, v in self.values:
+            if k == name:
+                return v
+        raise KeyError(name)
+
+    def to_dict(self, *, with_rows: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict with stable keys."""
+        out: dict[str, Any] = {
+            "pack": self.pack_id,
+            "rule": self.rule_id,
+            "kind": self.rule_kind,
+            "outcome": self.outcome,
+            "subject": self.subject.as_dict(),
+            "subject_kind": self.subject.kind,
+            "period": str(self.period) if self.period else None,
+            "tier": self.tier,
+            "actions": list(self.actions),
+            "values": {k: jsonable(v) for k, v in self.values},
+            "bound_word": self.bound_word,
+            "operator": self.operator,
+            "citation": {
+                "document": self.citation.document,
+                "clause": self.citation.clause,
+                "text": self.citation.text,
+            },
+            "message": {"zh": self.message_zh, "en": self.message_en},
+            "flags": sorted(self.flags),
+            "issuer": self.issuer,
+        }
+        if with_rows:
+            out["rows"] = [list(r) for r in self.rows]
+        return out
+
+    def explain(self) -> str:
+        """A readable, multi-line trace of how this finding was decided."""
+        lines = [
+            f"{self.pack_id} / {self.rule_id} ({self.rule_kind}) -> {self.outcome}"
+            + (f" [{self.tier}]" if self.tier else ""),
+            f"  subject: {self.subject.kind} {self.subject}",
+        ]
+        if self.period:
+            lines.append(f"  period:  {self.period}")
+        lines.append(f"  source:  {self.citation.document} {self.citation.clause}")
+        lines.append(f"           {self.citation.text}")
+        for k, v in self.values:
+            lines.append(f"  {k} = {_fmt(v)}")
+        if self.bound_word or self.operator:
+            lines.append(f"  bound:   {self.bound_word or ''} ({self.operator})")
+        for text, v in self.trace:
+            lines.append(f"  | {text} = {_fmt(v)}")
+        if self.actions:
+            lines.append(f"  actions: {', '.join(self.actions)}")
+        if self.flags:
+            lines.append(f"  flags:   {', '.join(sorted(self.flags))}")
+        if self.message_en:
+            lines.append(f"  message: {self.message_zh} / {self.message_en}")
+        if self.rows:
+            shown = ", ".join(f"{k}:{i}" for k, i in self.rows[:10])
+            more = f" (+{len(self.rows) - 10} more)" if len(self.rows) > 10 else ""
+            lines.append(f"  rows:    {shown}{more}")
+        return "\n".join(lines)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Skip:
+    """A rule not applied to a subject (or to anything), with the reason."""
+
+    pack_id: str
+    rule_id: str | None
+    reason: SkipReason
+    detail: str = ""
+    subject: Subject | None = None
+    period: Period | None = None
+    exemption: str | None = None
+    rows: tuple[RowRef, ...] = ()
+
+    def to_dict(self, *, with_rows: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict with stable keys."""
+        out: dict[str, Any] = {
+            "pack": self.pack_id,
+            "rule": self.rule_id,
+            "reason": self.reason,
+            "detail": self.detail,
+            "subject": self.subject.as_dict() if self.subject else None,
+            "subject_kind": self.subject.kind if self.subject else None,
+            "period": str(self.period) if self.period else None,
+            "exemption": self.exemption,
+        }
+        if with_rows:
+            out["rows"] = [list(r) for r in self.rows]
+        return out
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, Fraction):
+        if v.denominator == 1:
+            return str(v.numerator)
+        d = v.denominator
+        while d % 2 == 0:
+            d //= 2
+        while d % 5 == 0:
+            d //= 5
+        if d == 1:
+            return f"{Decimal(v.numerator) / Decimal(v.denominator)} ({v})"
+        return f"{v} (≈{float(v):.6g})"
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    return str(v)
+
+
+def jsonable(v: object) -> object:
+    """Turn an exact value into JSON without losing exactness.
+
+    Fractions become ``"n/d"`` strings (or integers), Decimals strings, dates ISO text.
+    """
+    if v is None or isinstance(v, bool | int | str):
+        return v
+    if isinstance(v, Fraction):
+        return v.numerator if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    return str(v)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Evaluation:
+    """Everything one evaluation returned.
+
+    ``findings`` include compliant results (use :meth:`breaches` for the ones that call
+    for action); ``skips`` say why a rule did not decide; ``rejects`` are input rows
+    that could not be read.
+    """
+
+    pack_id: str
+    as_of: datetime
+    engine: str
+    findings: tuple[Finding, ...]
+    skips: tuple[Skip, ...]
+    rejects: tuple[RejectedInput, ...]
+    interpretations: tuple[tuple[str, str], ...] = ()
+    input_rows: int = 0
+    metadata: tuple[tuple[str, object], ...] = ()
+
+    def breaches(self) -> tuple[Finding, ...]:
+        """Findings whose outcome is not ``compliant``."""
+        return tuple(f for f in self.findings if f.outcome != "compliant")
+
+    def by_rule(self, rule_id: str) -> tuple[Finding, ...]:
+        """Findings of one rule."""
+        return tuple(f for f in self.findings if f.rule_id == rule_id)
+
+    def summary(self) -> dict[str, int]:
+        """Counts by outcome, skip reason and rejects."""
+        c: Counter[str] = Counter()
+        for f in self.findings:
+            c[f.outcome] += 1
+        for s in self.skips:
+            c[f"skip:{s.reason}"] += 1
+        c["rejected"] = len(self.rejects)
+        return dict(sorted(c.items()))
+
+    def accounted_rows(self) -> set[RowRef]:
+        """Every input row referenced by a finding or a skip (rejects are separate)."""
+        seen: set[RowRef] = set()
+        for f in self.findings:
+            seen.update(f.rows)
+        for s in self.skips:
+            seen.update(s.rows)
+        return seen
+
+    def to_records(self, *, include_compliant: bool = False) -> list[dict[str, Any]]:
+        """Findings as flat dicts (one per finding), for frames and CSV."""
+        rows = []
+        for f in self.findings:
+            if f.outcome == "compliant" and not include_compliant:
+                continue
+            d = f.to_dict()
+            flat: dict[str, Any] = {
+                "pack": d["pack"],
+                "rule": d["rule"],
+                "kind": d["kind"],
+                "outcome": d["outcome"],
+                "subject_kind": d["subject_kind"],
+                "subject": str(f.subject),
+                "period": d["period"],
+                "tier": d["tier"],
+                "actions": ";".join(d["actions"]),
+                "values": json.dumps(d["values"], ensure_ascii=False, sort_keys=True),
+                "bound_word": d["bound_word"],
+                "clause": f.citation.clause,
+                "message_en": f.message_en,
+                "message_zh": f.message_zh,
+                "flags": ";".join(d["flags"]),
+            }
+            rows.append(flat)
+        return rows
+
+    def to_json(self, *, include_compliant: bool = False, indent: int | None = 2) -> str:
+        """The whole evaluation as JSON with stable keys."""
+        doc = {
+            "pack": self.pack_id,
+            "as_of": self.as_of.isoformat(),
+            "engine": self.engine,
+            "interpretations": dict(self.interpretations),
+            "summary": self.summary(),
+            "findings": [
+                f.to_dict()
+                for f in self.findings
+                if include_compliant or f.outcome != "compliant"
+            ],
+            "skips": [s.to_dict() for s in self.skips],
+            "rejects": [_reject_dict(r) for r in self.rejects],
+        }
+        return json.dumps(doc, ensure_ascii=False, indent=indent, sort_keys=False)
+
+    def to_frame(self, *, include_compliant: bool = False, backend: str | None = None) -> Any:
+        """Findings as a DataFrame: Polars if installed (or ``backend="pandas"``)."""
+        records = self.to_records(include_compliant=include_compliant)
+        if backend in (None, "polars"):
+            try:
+                import polars as pl  # noqa: PLC0415 - optional dependency
+            except ModuleNotFoundError:
+                if backend == "polars":
+                    raise
+            else:
+                return pl.DataFrame(records, infer_schema_length=None)
+        import pandas as pd  # noqa: PLC0415 - optional dependency
+
+        return pd.DataFrame.from_records(records)
+
+    def explain(self, finding: Finding) -> str:
+        """A readable trace of one finding."""
+        return finding.explain()
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.findings)
+
+
+def _reject_dict(r: RejectedInput) -> dict[str, Any]:
+    return {
+        "source": r.source,
+        "kind": r.kind,
+        "row": r.row,
+        "line": getattr(r, "line", None),
+        "row_id": r.row_id,
+        "field": r.field,
+        "reason": r.reason,
+    }
+
+
+def sort_findings(items: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Findings in a stable order: rule, subject, period, tier."""
+    return tuple(sorted(items, key=lambda f: (*f.key, f.tier or "", f.outcome)))

@@ -1,0 +1,97 @@
+"""Typed parameter values: converting what a pack (or a caller) writes to exact values."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from vbp_rules.calendar import CalendarDays, EndOfNextMonth, Hours, Months, WorkingDays
+from vbp_rules.expr import to_fraction
+
+__all__ = ["convert_parameter", "render_parameter"]
+
+_DURATIONS = {
+    "working_days": WorkingDays,
+    "calendar_days": CalendarDays,
+    "hours": Hours,
+    "months": Months,
+}
+
+
+def _whole(value: object, what: str) -> int:
+    if isinstance(value, bool):
+        msg = f"{what} must be a whole number, not a boolean"
+        raise TypeError(msg)
+    if isinstance(value, int):
+        n = value
+    else:
+        try:
+            f = to_fraction(value)  # type: ignore[arg-type]
+        except (ValueError, TypeError) as exc:
+            msg = f"{what} must be a whole number, got {value!r}"
+            raise ValueError(msg) from exc
+        if f.denominator != 1:
+            msg = f"{what} must be a whole number, got {value!r}"
+            raise ValueError(msg)
+        n = f.numerator
+    if n < 0:
+        msg = f"{what} must not be negative, got {n}"
+        raise ValueError(msg)
+    return n
+
+
+def convert_parameter(type_: str, value: object) -> object:
+    """Convert a written value to the exact runtime value of a parameter type.
+
+    Ratios become ``Fraction`` (``"95%"``, ``"0.95"``, ``Decimal("0.95")``), counts ``int``,
+    money ``Decimal`` (at most 2 decimal places), durations the calendar's duration types.
+
+    >>> convert_parameter("ratio", "95%")
+    Fraction(19, 20)
+    >>> convert_parameter("working_days", 2)
+    WorkingDays(n=2)
+
+    Raises:
+        ValueError: the value does not fit the type (floats are refused).
+    """
+    if isinstance(value, float):
+        msg = f"binary float {value!r} is not exact; write it as a string such as '95%'"
+        raise ValueError(msg)
+    if type_ == "ratio":
+        f = to_fraction(value)  # type: ignore[arg-type]
+        if f < 0:
+            msg = f"a ratio must not be negative, got {value!r}"
+            raise ValueError(msg)
+        return f
+    if type_ == "number":
+        return to_fraction(value)  # type: ignore[arg-type]
+    if type_ == "count":
+        return _whole(value, "a count")
+    if type_ == "money":
+        try:
+            d = Decimal(str(value)) if not isinstance(value, Decimal) else value
+        except InvalidOperation as exc:
+            msg = f"money must be a decimal amount in yuan, got {value!r}"
+            raise ValueError(msg) from exc
+        if not d.is_finite() or d.as_tuple().exponent < -2:  # type: ignore[operator]
+            msg = f"money is exact to the fen (2 decimal places), got {value!r}"
+            raise ValueError(msg)
+        return d
+    if type_ == "end_of_next_month":
+        return EndOfNextMonth()
+    if type_ in _DURATIONS:
+        return _DURATIONS[type_](_whole(value, f"a duration in {type_}"))
+    msg = f"unknown parameter type {type_!r}"  # pragma: no cover - schema forbids it
+    raise ValueError(msg)
+
+
+def render_parameter(value: object) -> str:
+    """A short human rendering: ratios as percentages where exact."""
+    if isinstance(value, Fraction):
+        pct = value * 100
+        if pct.denominator == 1:
+            return f"{pct.numerator}%"
+        return f"{value.numerator}/{value.denominator}"
+    if value is None:
+        return "unspecified"
+    return str(value)

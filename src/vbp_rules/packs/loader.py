@@ -1,0 +1,254 @@
+"""Finding, reading and validating packs: built-in ones and those of other packages.
+
+Built-in packs live in ``policy_packs/<id>/pack.yaml`` (shipped inside the wheel as
+``vbp_rules/policy_packs``). Other packages publish packs through the entry-point group
+``vbp_rules.packs``: each entry point names an object that is, or returns, a directory
+holding pack folders (or one pack folder).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+import importlib.resources
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+from pydantic import ValidationError
+
+from vbp_rules._yaml import Located, YamlError, format_location, read_yaml
+from vbp_rules.errors import PackNotFoundError, PackValidationError
+from vbp_rules.packs._checks import check_pack
+from vbp_rules.packs.model import PackModel
+from vbp_rules.packs.pack import Pack, PackStatus
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PackInfo",
+    "builtin_packs_dir",
+    "find_pack",
+    "list_packs",
+    "load_pack",
+    "load_pack_file",
+]
+
+ENTRY_POINT_GROUP = "vbp_rules.packs"
+PACK_FILE = "pack.yaml"
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PackInfo:
+    """A discovered pack: its id, where it is and who ships it."""
+
+    id: str
+    path: Path
+    origin: str
+
+
+def builtin_packs_dir() -> Path:
+    """The folder of built-in packs (inside the installed package, or the source tree)."""
+    shipped = importlib.resources.files("vbp_rules") / "policy_packs"
+    if shipped.is_dir():
+        return Path(str(shipped))
+    # Editable installs and source checkouts: policy_packs/ sits at the repository root.
+    return Path(__file__).resolve().parents[3] / "policy_packs"
+
+
+def _pack_dirs(root: Path) -> list[Path]:
+    if (root / PACK_FILE).is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / PACK_FILE).is_file())
+
+
+def _entry_point_roots() -> list[tuple[str, Path]]:
+    roots: list[tuple[str, Path]] = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        obj: Any = ep.load()
+        if callable(obj) and not isinstance(obj, str | Path):
+            obj = obj()
+        items = obj if isinstance(obj, list | tuple) else [obj]
+        roots.extend((f"entry point {ep.name}", Path(str(item))) for item in items)
+    return roots
+
+
+def list_packs() -> list[PackInfo]:
+    """Every discoverable pack, built-in first, by id."""
+    found: dict[str, PackInfo] = {}
+    for origin, root in [("builtin", builtin_packs_dir()), *_entry_point_roots()]:
+        for d in _pack_dirs(root):
+            pid = d.name
+            if pid not in found:
+                found[pid] = PackInfo(id=pid, path=d / PACK_FILE, origin=origin)
+    return sorted(found.values(), key=lambda i: i.id)
+
+
+def find_pack(pack_id: str) -> PackInfo:
+    """The discovered pack with this id.
+
+    Raises:
+        PackNotFoundError: no such pack (the message lists close matches).
+    """
+    packs = {i.id: i for i in list_packs()}
+    if pack_id in packs:
+        return packs[pack_id]
+    close = difflib.get_close_matches(pack_id, list(packs))
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    known = ", ".join(sorted(packs)) or "none"
+    raise PackNotFoundError(f"no pack {pack_id!r}{hint} (installed: {known})")
+
+
+_CACHE: dict[tuple[str, float], Pack] = {}
+
+
+def load_pack(pack: str | Path, *, overrides: Mapping[str, object] | None = None) -> Pack:
+    """Load a pack by id (``"jiangxi-2024"``) or from a ``pack.yaml`` path or folder.
+
+    Loading never runs code: safe YAML, whitelisted expressions. Validated packs are
+    cached by path and modification time.
+
+    >>> load_pack("jiangxi-2024").model.document_number
+    '赣医保字〔2024〕22号'
+
+    Raises:
+        PackNotFoundError: no pack with this id.
+        PackValidationError: the pack is invalid (every problem located by file, line
+            and field).
+    """
+    path = Path(pack)
+    if isinstance(pack, str) and not (path.suffix in (".yaml", ".yml") or path.exists()):
+        path = find_pack(pack).path
+    elif path.is_dir():
+        path = path / PACK_FILE
+    loaded = load_pack_file(path)
+    return loaded.with_overrides(overrides) if overrides else loaded
+
+
+def load_pack_file(path: Path, *, _chain: tuple[str, ...] = ()) -> Pack:
+    """Load and validate one ``pack.yaml`` (resolving ``extends``)."""
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime)
+    except OSError as exc:
+        raise PackValidationError([(str(path), f"cannot read: {exc.strerror or exc}")], path=str(path)) from exc
+    if key in _CACHE and not _chain:
+        return _CACHE[key]
+    file = str(path)
+    try:
+        raw, where = read_yaml(path)
+    except YamlError as exc:
+        loc = f"{file}:{exc.line}" if exc.line else file
+        raise PackValidationError([(loc, str(exc))], path=file) from exc
+    if not isinstance(raw, dict):
+        raise PackValidationError([(file, "a pack is a YAML mapping (id:, title:, rules: …)")], path=file)
+    parent: Pack | None = None
+    doc = raw
+    base = raw.get("extends")
+    if base is not None:
+        if not isinstance(base, str):
+            raise PackValidationError([(format_location(file, where, ("extends",)), "extends names a pack id")], path=file)
+        if base in _chain or base == raw.get("id"):
+            chain = " -> ".join((*_chain, str(raw.get("id")), base))
+            raise PackValidationError([(format_location(file, where, ("extends",)), f"extends cycle: {chain}")], path=file)
+        try:
+            parent_path = find_pack(base).path
+        except PackNotFoundError as exc:
+            raise PackValidationError([(format_location(file, where, ("extends",)), str(exc))], path=file) from exc
+        parent = load_pack_file(parent_path, _chain=(*_chain, str(raw.get("id"))))
+        doc = _merge(parent.model, raw)
+    model = _validate(doc, where, file)
+    pack = Pack.build(model, path=path, parent=parent)
+    check_pack(pack, where=where, file=file)
+    if not _chain:
+        _CACHE[key] = pack
+    return pack
+
+
+def _validate(doc: dict[str, Any], where: Located, file: str) -> PackModel:
+    try:
+        return PackModel.model_validate(doc)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key {loc[-1]!r}" + _did_you_mean_key(exc, loc)
+            elif err["type"] == "union_tag_invalid":
+                msg = f"unknown rule kind; {msg}"
+            problems.append((format_location(file, where, loc), msg))
+        raise PackValidationError(problems, pack_id=doc.get("id") if isinstance(doc.get("id"), str) else None, path=file) from exc
+
+
+_RULE_KINDS = ("threshold", "tiers", "change_band", "deadline", "streak", "relative", "exemption", "determination", "needs_review")
+
+
+def _is_union_tag(part: object) -> bool:
+    return isinstance(part, str) and part in _RULE_KINDS
+
+
+def _did_you_mean_key(exc: ValidationError, loc: tuple[Any, ...]) -> str:
+    del exc
+    known = {
+        "rules": _rule_keys(),
+        "parameters": set(_model_fields("Parameter")),
+    }
+    name = str(loc[-1])
+    candidates: set[str] = set(PackModel.model_fields) | known["rules"] | known["parameters"]
+    close = difflib.get_close_matches(name, sorted(candidates), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _model_fields(name: str) -> list[str]:
+    from vbp_rules.packs import model as m  # noqa: PLC0415
+
+    cls: Any = getattr(m, name)
+    return [f.alias or n for n, f in cls.model_fields.items()]
+
+
+def _rule_keys() -> set[str]:
+    out: set[str] = set()
+    for cls in ("ThresholdRule", "TiersRule", "ChangeBandRule", "DeadlineRule", "StreakRule", "RelativeRule", "ExemptionRule", "DeterminationRule", "Tier", "BoundSpec", "Citation", "MetricSpec"):
+        out.update(_model_fields(cls))
+    return out
+
+
+def _merge(parent: PackModel, child: dict[str, Any]) -> dict[str, Any]:
+    """The document of a pack that extends ``parent``: the child's keys win.
+
+    Parameters merge key by key (a child may give only ``value``); interpretations are
+    replaced by name; rules are inherited and the child's own are appended; notes add up.
+    """
+    base: dict[str, Any] = parent.model_dump(by_alias=True, exclude_none=True, exclude_defaults=False, mode="python")
+    out = dict(base)
+    for key, value in child.items():
+        if key == "parameters" and isinstance(value, dict):
+            params = {k: dict(v) for k, v in base.get("parameters", {}).items()}
+            for name, entry in value.items():
+                if isinstance(entry, dict) and name in params:
+                    merged = params[name] | entry
+                    if "value" in entry:
+                        merged.pop("unspecified", None)
+                    params[name] = merged
+                else:
+                    params[name] = entry
+            out["parameters"] = params
+        elif key == "interpretations" and isinstance(value, dict):
+            out["interpretations"] = dict(base.get("interpretations", {})) | value
+        elif key == "rules" and isinstance(value, list):
+            out["rules"] = [*base.get("rules", []), *value]
+        elif key == "notes" and isinstance(value, list):
+            out["notes"] = [*base.get("notes", []), *value]
+        else:
+            out[key] = value
+    return out
+
+
+def pack_statuses(on: Any) -> list[tuple[PackInfo, PackStatus]]:  # pragma: no cover - CLI aid
+    """Each discovered pack with its status on a day."""
+    return [(i, load_pack(i.path).status_on(on)) for i in list_packs()]
+
+
+_: Callable[..., object] = pack_statuses
