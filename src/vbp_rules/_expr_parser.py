@@ -521,9 +521,11 @@ class _Parser:
         token = self.token
         return token.kind == kind and (not texts or token.text in texts)
 
-    def error(self, message: str, offset: int) -> ExpressionSyntaxError:
+    def error(self, message: str, offset: int, *, hint: str = "") -> ExpressionSyntaxError:
         return ExpressionSyntaxError(
-            f"{message} at column {offset + 1}", source=self.source, offset=offset
+            f"{message} at column {offset + 1}" + (f"; {hint}" if hint else ""),
+            source=self.source,
+            offset=offset,
         )
 
     def unexpected(self, expected: str) -> ExpressionSyntaxError:
@@ -553,12 +555,14 @@ class _Parser:
     def trailing(self, token: _Token) -> ExpressionSyntaxError:
         if token.kind == "name" and token.text == "if":
             return self.error(
-                "Python conditional expressions are not supported; "
-                "write if(condition, then, otherwise)",
+                "Python conditional expressions are not supported",
                 token.start,
+                hint="write if(condition, then, otherwise)",
             )
         if token.kind == "op" and token.text == "(":
-            return self.error("unexpected '('; only function names can be called", token.start)
+            return self.error(
+                "unexpected '('", token.start, hint="only function names can be called"
+            )
         return self.unexpected("an operator or the end of the expression")
 
     def expression(self) -> Node:
@@ -598,7 +602,9 @@ class _Parser:
         right = self.sum()
         if self.at("op") and self.token.text in _COMPARISON_OPS:
             raise self.error(
-                "comparisons cannot be chained; write 'a < b and b < c'", self.token.start
+                "comparisons cannot be chained",
+                self.token.start,
+                hint="write 'a < b and b < c'",
             )
         op: ComparisonOp = op_token.text  # type: ignore[assignment]
         return Compare(
@@ -654,7 +660,7 @@ class _Parser:
                 return self.call(token)
             if token.text == "if":
                 raise self.error(
-                    "'if' is a function: write if(condition, then, otherwise)", token.start
+                    "'if' is a function", token.start, hint="write if(condition, then, otherwise)"
                 )
             return Name(id=token.text, start=token.start, end=token.end)
         if self.at("op", "("):
@@ -662,15 +668,11 @@ class _Parser:
             node = self.expression()
             if not self.at("op", ")"):
                 raise self.unexpected("')'")
-            self.advance()
-            return node
-        if token.kind == "keyword":
-            return self.error_in_operand(token)
-        raise self.unexpected("a value, a name or '('")
-
-    def error_in_operand(self, token: _Token) -> Node:
-        if token.text == "not":
-            raise self.error("unexpected 'not'; put 'not ...' in parentheses here", token.start)
+            close = self.advance()
+            # The span covers the parentheses, so traces and messages quote them.
+            return attrs.evolve(node, start=token.start, end=close.end)
+        if token.kind == "keyword" and token.text == "not":
+            raise self.error("unexpected 'not'", token.start, hint="put 'not ...' in parentheses")
         raise self.unexpected("a value, a name or '('")
 
     def call(self, name: _Token) -> Node:

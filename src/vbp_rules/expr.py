@@ -229,8 +229,6 @@ def _normalize(value: object) -> object:
     """
     if type(value) in _PLAIN_TYPES:
         return value
-    if isinstance(value, bool):  # a bool subclass (numpy's bool_ is not one)
-        return bool(value)
     if isinstance(value, float):
         raise ExpressionTypeError(f"{_FLOAT_MESSAGE} (got {value!r})")
     if isinstance(value, Decimal):
@@ -243,7 +241,7 @@ def _normalize(value: object) -> object:
                 f"naive datetime {value.isoformat()} is not allowed; pass an aware datetime"
             )
         return value
-    if isinstance(value, date | Fraction):
+    if isinstance(value, date):
         return value
     if isinstance(value, str):
         return str.__str__(value)
@@ -672,8 +670,10 @@ class _Compiler:
             def equality(env: Env) -> object:
                 a = left(env)
                 b = right(env)
-                kind = type(a)
-                if kind is type(b) and kind in _EQ_FAST_TYPES:
+                type_a, type_b = type(a), type(b)
+                if (type_a is type_b and type_a in _EQ_FAST_TYPES) or (
+                    type_a in _NUMBER_TYPES and type_b in _NUMBER_TYPES
+                ):
                     return apply(a, b)
                 return slow(a, b)
 
