@@ -405,14 +405,30 @@ def read_schedule_file(path: Path) -> dict[str, Any]:
             message names the file and the field.
     """
     from ruamel.yaml import YAML  # noqa: PLC0415 - only needed when a file is loaded
+    from ruamel.yaml.constructor import SafeConstructor  # noqa: PLC0415
     from ruamel.yaml.error import YAMLError  # noqa: PLC0415
+
+    class _Constructor(SafeConstructor):
+        """Leaves an impossible date (2027-02-30) as text, so the field check names it."""
+
+        def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node, values)
+            except ValueError:
+                return self.construct_scalar(node)
+
+    _Constructor.add_constructor(
+        "tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp
+    )
 
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CalendarError(f"schedule file {path}: cannot be read ({exc.strerror})") from exc
     try:
-        raw = YAML(typ="safe", pure=True).load(text)
+        yaml = YAML(typ="safe", pure=True)
+        yaml.Constructor = _Constructor
+        raw = yaml.load(text)
     except YAMLError as exc:
         problem = " ".join(str(exc).split())
         raise CalendarError(f"schedule file {path}: not valid YAML: {problem}") from exc
