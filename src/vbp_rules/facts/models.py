@@ -229,6 +229,13 @@ class Agreement(FactModel):
         None,
         description="First purchase under the agreement (首次采购时间), for 进院 checks.",
     )
+    signing_due_on: Day | None = Field(
+        None,
+        description=(
+            "Last day allowed for signing, inclusive (规定的协议签订截止日期), as the "
+            "platform sets it (Shandong 鲁医保发〔2023〕14号 二（二） '在规定时间内')."
+        ),
+    )
 
 
 class DemandReport(FactModel):
