@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -278,7 +278,11 @@ class Evaluation:
     metadata: tuple[tuple[str, object], ...] = ()
 
     def breaches(self) -> tuple[Finding, ...]:
-        """Findings whose outcome is not ``compliant``."""
+        """Findings whose outcome is ``breach``."""
+        return tuple(f for f in self.findings if f.outcome == "breach")
+
+    def notable(self) -> tuple[Finding, ...]:
+        """Findings that are not ``compliant``: breaches, determinations, reviews."""
         return tuple(f for f in self.findings if f.outcome != "compliant")
 
     def by_rule(self, rule_id: str) -> tuple[Finding, ...]:
@@ -340,9 +344,7 @@ class Evaluation:
             "interpretations": dict(self.interpretations),
             "summary": self.summary(),
             "findings": [
-                f.to_dict()
-                for f in self.findings
-                if include_compliant or f.outcome != "compliant"
+                f.to_dict() for f in self.findings if include_compliant or f.outcome != "compliant"
             ],
             "skips": [s.to_dict() for s in self.skips],
             "rejects": [_reject_dict(r) for r in self.rejects],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -27,7 +27,7 @@ __all__ = [
 
 Operator = Literal[">=", ">", "<=", "<", "=="]
 
-OPERATORS: Mapping[str, Callable[[object, object], bool]] = MappingProxyType(
+OPERATORS: Mapping[str, Callable[[Any, Any], Any]] = MappingProxyType(
     {
         ">=": operator.ge,
         ">": operator.gt,

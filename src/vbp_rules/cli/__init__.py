@@ -28,7 +28,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(  # noqa: FBT001 - typer option
+    version: bool = typer.Option(
         False,  # noqa: FBT003 - typer default
         "--version",
         callback=_version_callback,

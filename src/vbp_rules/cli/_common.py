@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
-import click
 import typer
 from rich.console import Console
 
@@ -31,12 +30,16 @@ def run_app(app: typer.Typer, argv: list[str] | None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="vbp-rules", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:  # pragma: no cover - every typer usage error can show itself
+            err_console.print(f"error: {exc.format_message()}", highlight=False)
         return EXIT_BAD_INPUT
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("aborted")
         return 1
     except VbpRulesError as exc:

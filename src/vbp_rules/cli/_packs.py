@@ -57,7 +57,16 @@ def packs_command(
         try:
             pack = load_pack(info.path)
         except VbpRulesError as exc:
-            rows.append({"id": info.id, "status": "invalid", "title": str(exc).splitlines()[0], "document": "", "origin": info.origin, "extends": None})
+            rows.append(
+                {
+                    "id": info.id,
+                    "status": "invalid",
+                    "title": str(exc).splitlines()[0],
+                    "document": "",
+                    "origin": info.origin,
+                    "extends": None,
+                }
+            )
             continue
         rows.append(
             {
@@ -87,10 +96,18 @@ def show_command(pack: Annotated[str, typer.Argument(help="Pack id or path.")]) 
     m = p.model
     console.print(f"[bold]{m.id}[/] — {m.title.zh}\n{m.title.en}", highlight=False)
     window = f"{m.in_force.start} .. {m.in_force.end or 'open'}" if m.in_force else "not stated"
-    console.print(f"document {m.document_number}, issued {m.issued_on}, status {m.status}, in force {window}", highlight=False)
-    console.print(f"issuers: {p.issuer}" + (f"; extends {m.extends}" if m.extends else ""), highlight=False)
+    console.print(
+        f"document {m.document_number}, issued {m.issued_on}, status {m.status}, in force {window}",
+        highlight=False,
+    )
+    console.print(
+        f"issuers: {p.issuer}" + (f"; extends {m.extends}" if m.extends else ""), highlight=False
+    )
     if not m.source.complete:
-        console.print(f"[yellow]incomplete source:[/] {m.source.note.en if m.source.note else ''}", highlight=False)
+        console.print(
+            f"[yellow]incomplete source:[/] {m.source.note.en if m.source.note else ''}",
+            highlight=False,
+        )
     params = Table(title="parameters")
     for col in ("name", "type", "value", "clause", "source text"):
         params.add_column(col, overflow="fold")
@@ -105,7 +122,12 @@ def show_command(pack: Annotated[str, typer.Argument(help="Pack id or path.")]) 
         for col in ("name", "question", "options", "default"):
             interp.add_column(col, overflow="fold")
         for name, it in m.interpretations.items():
-            interp.add_row(name, it.question.en, "\n".join(f"{k}: {v.en}" for k, v in it.options.items()), it.default)
+            interp.add_row(
+                name,
+                it.question.en,
+                "\n".join(f"{k}: {v.en}" for k, v in it.options.items()),
+                it.default,
+            )
         console.print(interp)
     rules = Table(title="rules")
     for col in ("id", "kind", "clause", "over", "actions", "title"):
@@ -119,7 +141,9 @@ def show_command(pack: Annotated[str, typer.Argument(help="Pack id or path.")]) 
 
 
 @app.command("validate")
-def validate_command(files: Annotated[list[Path], typer.Argument(help="pack.yaml files or pack folders.")]) -> None:
+def validate_command(
+    files: Annotated[list[Path], typer.Argument(help="pack.yaml files or pack folders.")],
+) -> None:
     """Validate pack files; every problem is printed with file, line and field."""
     bad = 0
     for f in files:
@@ -129,15 +153,20 @@ def validate_command(files: Annotated[list[Path], typer.Argument(help="pack.yaml
             bad += 1
             err_console.print(str(exc), highlight=False)
             continue
-        console.print(f"{f}: ok ({p.id}, {len(p.rules)} rules, {len(p.model.parameters)} parameters)", highlight=False)
+        console.print(
+            f"{f}: ok ({p.id}, {len(p.rules)} rules, {len(p.model.parameters)} parameters)",
+            highlight=False,
+        )
     if bad:
         raise typer.Exit(1)
 
 
 @app.command("test")
-def test_command(
+def pack_test_command(
     pack: Annotated[str, typer.Argument(help="Pack id or path.")],
-    coverage: Annotated[bool, typer.Option("--coverage", help="Report which rules the tests exercised.")] = False,
+    coverage: Annotated[
+        bool, typer.Option("--coverage", help="Report which rules the tests exercised.")
+    ] = False,
 ) -> None:
     """Run a pack's YAML tests."""
     p = load_pack(pack)
@@ -153,7 +182,10 @@ def test_command(
         evaluable = [r.id for r in p.rules if r.over is not None and r.kind != "exemption"]
         missing = [rid for rid in evaluable if rid not in seen]
         pct = 100 * (len(evaluable) - len(missing)) // max(len(evaluable), 1)
-        console.print(f"coverage: {len(evaluable) - len(missing)}/{len(evaluable)} evaluable rules exercised ({pct}%)")
+        console.print(
+            f"coverage: {len(evaluable) - len(missing)}/{len(evaluable)} evaluable rules "
+            f"exercised ({pct}%)"
+        )
         for rid in missing:
             console.print(f"  not exercised: {rid}")
     console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
@@ -193,13 +225,31 @@ def _parse_sets(items: list[str]) -> dict[str, str]:
 @app.command("evaluate")
 def evaluate_command(
     pack: Annotated[str, typer.Argument(help="Pack id or path.")],
-    facts: Annotated[list[Path], typer.Argument(help="Fact files or folders (JSON, YAML, CSV, Parquet).")],
-    as_of: Annotated[str, typer.Option("--as-of", help="Evaluation instant: YYYY-MM-DD (end of day) or ISO with offset.")],
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")] = OutputFormat.table,
-    interpretation: Annotated[list[str] | None, typer.Option("--interpretation", "-i", help="name=option, repeatable.")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a parameter: name=value, repeatable.")] = None,
-    include_compliant: Annotated[bool, typer.Option("--all", help="Include compliant findings.")] = False,
-    assume_tz: Annotated[str | None, typer.Option("--assume-tz", help="Zone for naive timestamps in the facts.")] = None,
+    facts: Annotated[
+        list[Path], typer.Argument(help="Fact files or folders (JSON, YAML, CSV, Parquet).")
+    ],
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of", help="Evaluation instant: YYYY-MM-DD (end of day) or ISO with offset."
+        ),
+    ],
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table, json or csv.")
+    ] = OutputFormat.table,
+    interpretation: Annotated[
+        list[str] | None, typer.Option("--interpretation", "-i", help="name=option, repeatable.")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a parameter: name=value, repeatable."),
+    ] = None,
+    include_compliant: Annotated[
+        bool, typer.Option("--all", help="Include compliant findings.")
+    ] = False,
+    assume_tz: Annotated[
+        str | None, typer.Option("--assume-tz", help="Zone for naive timestamps in the facts.")
+    ] = None,
     engine: Annotated[str, typer.Option("--engine", help="Evaluation engine.")] = "reference",
 ) -> None:
     """Evaluate facts against a pack and print the findings."""
@@ -214,7 +264,9 @@ def evaluate_command(
         if not f.exists():
             fail(f"no such facts file or folder: {f}")
     fs = load_facts(*facts, assume_tz=assume_tz)
-    ev = evaluate(p, fs, as_of=_parse_as_of(as_of), interpretations=_parse_sets(interpretation or []))
+    ev = evaluate(
+        p, fs, as_of=_parse_as_of(as_of), interpretations=_parse_sets(interpretation or [])
+    )
     if fmt is OutputFormat.json:
         typer.echo(ev.to_json(include_compliant=include_compliant))
         return
@@ -230,12 +282,21 @@ def evaluate_command(
     table = Table(title=f"{p.id} as of {ev.as_of.isoformat()} — {len(records)} findings")
     for col in ("rule", "clause", "subject", "period", "outcome", "tier", "actions", "values"):
         table.add_column(col, overflow="fold")
-    for f in ev.findings:
-        if f.outcome == "compliant" and not include_compliant:
+    for finding in ev.findings:
+        if finding.outcome == "compliant" and not include_compliant:
             continue
-        values = ", ".join(f"{k}={_short(v)}" for k, v in f.values)
-        flags = f" [{','.join(sorted(f.flags))}]" if f.flags else ""
-        table.add_row(f.rule_id, f.citation.clause, str(f.subject), str(f.period or ""), f.outcome + flags, f.tier or "", ", ".join(ACTIONS[a].en if a in ACTIONS else a for a in f.actions), values)
+        values = ", ".join(f"{k}={_short(v)}" for k, v in finding.values)
+        flags = f" [{','.join(sorted(finding.flags))}]" if finding.flags else ""
+        table.add_row(
+            finding.rule_id,
+            finding.citation.clause,
+            str(finding.subject),
+            str(finding.period or ""),
+            finding.outcome + flags,
+            finding.tier or "",
+            ", ".join(ACTIONS[a].en if a in ACTIONS else a for a in finding.actions),
+            values,
+        )
     console.print(table)
     summary = ev.summary()
     console.print("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items()), highlight=False)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import calendar as _stdcal
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -20,7 +19,7 @@ import attrs
 from vbp_rules.calendar import WorkCalendar, ensure_aware
 from vbp_rules.engine._functions import CalendarContext, split_aggregate
 from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
-from vbp_rules.expr import Expression, FunctionSpec, NotApplicable, format_value, to_fraction
+from vbp_rules.expr import FunctionSpec, NotApplicable, format_value, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
 from vbp_rules.findings import (
     Citation,
@@ -112,9 +111,19 @@ def resolve_interpretations(pack: Pack, chosen: Mapping[str, str] | None) -> dic
         interp = pack.model.interpretations.get(name)
         if interp is None:
             known = ", ".join(sorted(pack.model.interpretations)) or "none"
-            problems.append((f"interpretations.{name}", f"pack {pack.id} has no interpretation {name!r} (known: {known})"))
+            problems.append(
+                (
+                    f"interpretations.{name}",
+                    f"pack {pack.id} has no interpretation {name!r} (known: {known})",
+                )
+            )
         elif option not in interp.options:
-            problems.append((f"interpretations.{name}", f"{option!r} is not an option; choose one of {sorted(interp.options)}"))
+            problems.append(
+                (
+                    f"interpretations.{name}",
+                    f"{option!r} is not an option; choose one of {sorted(interp.options)}",
+                )
+            )
         else:
             out[name] = option
     if problems:
@@ -161,7 +170,9 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 def _render(template: str, values: Mapping[str, object]) -> str:
-    return _PLACEHOLDER.sub(lambda m: _fmt(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+    return _PLACEHOLDER.sub(
+        lambda m: _fmt(values[m.group(1)]) if m.group(1) in values else m.group(0), template
+    )
 
 
 class _Evaluator:
@@ -272,11 +283,20 @@ class _Evaluator:
                 ps, pe = env.get("period_start"), env.get("period_end")
                 if isinstance(ps, date) and isinstance(pe, date):
                     period = Period(start=ps, end=pe, unit=_infer_unit(ps, pe))
-                out.append(_Unit(env=env, rows=((kind, row.id),), subject=Subject(kind=kind, keys=keys), period=period))
+                out.append(
+                    _Unit(
+                        env=env,
+                        rows=((kind, row.id),),
+                        subject=Subject(kind=kind, keys=keys),
+                        period=period,
+                    )
+                )
             return out
         return self._grouped(rule, kind, selected)
 
-    def _grouped(self, rule: Rule, kind: str, selected: list[tuple[FactModel, dict[str, object]]]) -> list[_Unit]:
+    def _grouped(
+        self, rule: Rule, kind: str, selected: list[tuple[FactModel, dict[str, object]]]
+    ) -> list[_Unit]:
         groups: dict[tuple[Any, ...], list[tuple[FactModel, dict[str, object]]]] = {}
         key_names: list[str] = []
         for g in rule.group_by or []:
@@ -318,7 +338,9 @@ class _Evaluator:
                 env[name] = self._aggregate(source, [e for _, e in members])
             keys = tuple((k, str(v)) for k, v in zip(key_names, key, strict=False) if v is not None)
             rows = tuple((kind, r.id) for r, _ in members)
-            out.append(_Unit(env=env, rows=rows, subject=Subject(kind=kind, keys=keys), period=period))
+            out.append(
+                _Unit(env=env, rows=rows, subject=Subject(kind=kind, keys=keys), period=period)
+            )
         return out
 
     def _aggregate(self, source: str, envs: Sequence[Mapping[str, object]]) -> object:
@@ -348,11 +370,11 @@ class _Evaluator:
     def _events(self, ex: ExemptionRule) -> list[FactModel]:
         if ex.id not in self._event_cache:
             assert ex.over is not None  # noqa: S101 - checked at load
-            rows = []
-            for row in self.facts.rows(ex.over):
-                if ex.where is None or self.ev(ex.where, self._row_env(row)) is True:
-                    rows.append(row)
-            self._event_cache[ex.id] = rows
+            self._event_cache[ex.id] = [
+                row
+                for row in self.facts.rows(ex.over)
+                if ex.where is None or self.ev(ex.where, self._row_env(row)) is True
+            ]
         return self._event_cache[ex.id]
 
     def exemption_for(self, rule: Rule, unit: _Unit) -> tuple[ExemptionRule, FactModel] | None:
@@ -370,7 +392,10 @@ class _Evaluator:
                 ):
                     continue
                 if window is not None:
-                    starts, ends = getattr(event, "starts_on", None), getattr(event, "ends_on", None)
+                    starts, ends = (
+                        getattr(event, "starts_on", None),
+                        getattr(event, "ends_on", None),
+                    )
                     w_start, w_end = window
                     if isinstance(w_end, date) and isinstance(starts, date) and starts > w_end:
                         continue
@@ -417,13 +442,23 @@ class _Evaluator:
         model = self.pack.model
         if model.status == "draft":
             flags.add("draft_source")
-        elif model.in_force is not None and not self.pack.in_force_on(self._reference_day(unit, rule)):
+        elif model.in_force is not None and not self.pack.in_force_on(
+            self._reference_day(unit, rule)
+        ):
             if self.out_of_force == "error":
                 day = self._reference_day(unit, rule)
-                msg = f"{self.pack.id} is not in force on {day} (rule {rule.id}, subject {unit.subject}); pass out_of_force='flag' to evaluate anyway"
+                msg = (
+                    f"{self.pack.id} is not in force on {day} (rule {rule.id}, subject "
+                    f"{unit.subject}); pass out_of_force='flag' to evaluate anyway"
+                )
                 raise OutOfForceError(msg)
             if self.out_of_force == "skip":
-                self.skip(rule, unit, "out_of_force", f"{self.pack.id} is not in force on {self._reference_day(unit, rule)}")
+                self.skip(
+                    rule,
+                    unit,
+                    "out_of_force",
+                    f"{self.pack.id} is not in force on {self._reference_day(unit, rule)}",
+                )
                 return
             flags.add("out_of_force")
         if self.ctx.provisional():
@@ -433,11 +468,19 @@ class _Evaluator:
         word = bound.word if bound is not None else None
         op = operator or (bound_operator(bound) if bound is not None else None)
         acts = tuple(rule.actions if actions is None else actions) if outcome != "compliant" else ()
-        rendered = {**{k: v for k, v in values.items()}, "subject": str(unit.subject), "period": str(unit.period or ""), "tier": tier or "", "label": label}
+        rendered = {
+            **dict(values.items()),
+            "subject": str(unit.subject),
+            "period": str(unit.period or ""),
+            "tier": tier or "",
+            "label": label,
+        }
         if rule.message is not None:
             zh, en = _render(rule.message.zh, rendered), _render(rule.message.en, rendered)
         else:
-            zh, en = self._default_message(rule, outcome, values, word, op, label)
+            zh, en = self._default_message(
+                rule=rule, outcome=outcome, values=values, word=word, op=op, label=label
+            )
         self.findings.append(
             Finding(
                 pack_id=self.pack.id,
@@ -462,20 +505,50 @@ class _Evaluator:
         )
 
     def _default_message(
-        self, rule: Rule, outcome: Outcome, values: Mapping[str, object], word: str | None, op: str | None, label: str
+        self,
+        *,
+        rule: Rule,
+        outcome: Outcome,
+        values: Mapping[str, object],
+        word: str | None,
+        op: str | None,
+        label: str,
     ) -> tuple[str, str]:
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
-        head_en = {"breach": "breach", "compliant": "compliant", "determination": "determined", "needs_review": "needs review"}[outcome]
-        head_zh = {"breach": "触发", "compliant": "符合", "determination": "认定", "needs_review": "需人工研判"}[outcome]
+        head_en = {
+            "breach": "breach",
+            "compliant": "compliant",
+            "determination": "determined",
+            "needs_review": "needs review",
+        }[outcome]
+        head_zh = {
+            "breach": "触发",
+            "compliant": "符合",
+            "determination": "认定",
+            "needs_review": "需人工研判",
+        }[outcome]
         extra_en = f" ({label})" if label else ""
-        bound_en = f"; bound {BOUND_WORDS[word].en if word in BOUND_WORDS else op}" if (word or op) else ""
+        bound_en = (
+            f"; bound {BOUND_WORDS[word].en if word is not None and word in BOUND_WORDS else op}"
+            if (word or op)
+            else ""
+        )
         bound_zh = f"；界限：{word or op}" if (word or op) else ""
         return (
-            f"{rule.title.zh}：{head_zh}{('（' + label + '）') if label else ''}；{shown}{bound_zh}",
+            f"{rule.title.zh}：{head_zh}{f'（{label}）' if label else ''}；{shown}{bound_zh}",
             f"{rule.title.en}: {head_en}{extra_en}; {shown}{bound_en}",
         )
 
-    def skip(self, rule: Rule | None, unit: _Unit | None, reason: SkipReason, detail: str, *, exemption: str | None = None, extra_rows: tuple[RowRef, ...] = ()) -> None:
+    def skip(
+        self,
+        rule: Rule | None,
+        unit: _Unit | None,
+        reason: SkipReason,
+        detail: str,
+        *,
+        exemption: str | None = None,
+        extra_rows: tuple[RowRef, ...] = (),
+    ) -> None:
         self.skips.append(
             Skip(
                 pack_id=self.pack.id,
@@ -493,13 +566,22 @@ class _Evaluator:
     def run(self) -> None:
         for rule in self.pack.rules:
             if not self._active(rule):
-                chosen = ", ".join(f"{k}={self.interpretations.get(k)}" for k in (rule.interpretation or {}))
-                self.skip(rule, None, "other_interpretation", f"applies to another reading ({chosen})")
+                chosen = ", ".join(
+                    f"{k}={self.interpretations.get(k)}" for k in (rule.interpretation or {})
+                )
+                self.skip(
+                    rule, None, "other_interpretation", f"applies to another reading ({chosen})"
+                )
                 continue
             if isinstance(rule, ExemptionRule):
                 continue
             if rule.over is None:
-                self.skip(rule, None, "documentation_only", "carried for documentation; no facts decide it")
+                self.skip(
+                    rule,
+                    None,
+                    "documentation_only",
+                    "carried for documentation; no facts decide it",
+                )
                 continue
             if isinstance(rule, StreakRule):
                 self.streak(rule)
@@ -518,23 +600,62 @@ class _Evaluator:
         if found is not None:
             ex, event = found
             assert ex.over is not None  # noqa: S101
-            self.skip(rule, unit, "exempted", f"exempted by {ex.id} (event {event.id})", exemption=ex.id, extra_rows=((ex.over, event.id),))
+            self.skip(
+                rule,
+                unit,
+                "exempted",
+                f"exempted by {ex.id} (event {event.id})",
+                exemption=ex.id,
+                extra_rows=((ex.over, event.id),),
+            )
             return
         try:
+            if not self.having(rule, unit):
+                return
             self.decide(rule, unit)
         except NotApplicable as exc:
             self.skip(rule, unit, "not_applicable", exc.reason)
         except _Missing as exc:
             self.skip(rule, unit, "missing_fact", exc.what)
         except _NotConfigured as exc:
-            self.skip(rule, unit, "not_configured", f"parameter {exc.parameter!r} is unspecified in the source; configure it to evaluate this rule")
+            self.skip(
+                rule,
+                unit,
+                "not_configured",
+                (
+                    f"parameter {exc.parameter!r} is unspecified in the source; configure it to "
+                    "evaluate this rule"
+                ),
+            )
+
+    def having(self, rule: Rule, unit: _Unit) -> bool:
+        """Apply a rule's subject filter; False records why the subject is not assessed."""
+        if rule.having is None:
+            return True
+        for name in sorted(self.pack.expr(rule.having).names):
+            if name in self.pack.model.parameters and unit.env.get(name) is None:
+                raise _NotConfigured(name)
+        keep = self.ev(rule.having, unit.env)
+        if keep is None:
+            raise _Missing(f"having ({rule.having}) is null")
+        if keep is not True:
+            self.skip(
+                rule, unit, "not_applicable", f"not assessed: having ({rule.having}) is false"
+            )
+            return False
+        return True
 
     def decide(self, rule: Rule, unit: _Unit) -> None:
         env = unit.env
         if isinstance(rule, ThresholdRule):
             if rule.condition is not None:
                 value = self.need(rule.condition, env, "condition")
-                self.emit(rule, unit, "breach" if value is True else "compliant", values={"condition": value})
+                self.emit(
+                    rule,
+                    unit,
+                    "breach" if value is True else "compliant",
+                    values={"condition": value},
+                )
                 return
             assert rule.metric is not None  # noqa: S101
             metric = self.need(rule.metric.expr, env, rule.metric.name)
@@ -544,13 +665,21 @@ class _Evaluator:
             op = bound_operator(bound)
             holds = compare(metric, op, limit)
             breach = holds if rule.breach_if is not None else not holds
-            self.emit(rule, unit, "breach" if breach else "compliant", values={rule.metric.name: metric, "threshold": limit}, bound=bound)
+            self.emit(
+                rule,
+                unit,
+                "breach" if breach else "compliant",
+                values={rule.metric.name: metric, "threshold": limit},
+                bound=bound,
+            )
         elif isinstance(rule, TiersRule):
             metric = self.need(rule.metric.expr, env, rule.metric.name)
             for tier in rule.tiers:
                 ok = True
                 for b in (tier.lower, tier.upper):
-                    if b is not None and not compare(metric, bound_operator(b), self.bound_value(b, env)):
+                    if b is not None and not compare(
+                        metric, bound_operator(b), self.bound_value(b, env)
+                    ):
                         ok = False
                         break
                 if ok:
@@ -559,21 +688,59 @@ class _Evaluator:
                         if b is not None:
                             values[f"tier_{side}"] = self.bound_value(b, env)
                     label = tier.label.en if tier.label else ""
-                    self.emit(rule, unit, tier.outcome, values=values, actions=tier.actions, tier=tier.id, bound=tier.upper or tier.lower, label=label)
+                    self.emit(
+                        rule,
+                        unit,
+                        tier.outcome,
+                        values=values,
+                        actions=tier.actions,
+                        tier=tier.id,
+                        bound=tier.upper or tier.lower,
+                        label=label,
+                    )
                     return
-            msg = f"no tier of {rule.id} holds for {metric}"  # pragma: no cover - loader proves tiers exhaustive
+            # the loader proves tiers exhaustive, so this cannot be reached
+            msg = f"no tier of {rule.id} holds for {metric}"  # pragma: no cover
             raise AssertionError(msg)
         elif isinstance(rule, ChangeBandRule):
             value = self.need(rule.value, env, "value")
             base = self.need(rule.baseline, env, "baseline")
             if base == 0:
                 raise NotApplicable(f"baseline {rule.baseline} is zero")
-            change = Fraction(to_fraction(value) - to_fraction(base), to_fraction(base))  # type: ignore[arg-type]
+            change = Fraction(to_fraction(value) - to_fraction(base), to_fraction(base))
             vals = {"value": value, "baseline": base, "change": change}
-            if rule.decrease is not None and compare(-change, bound_operator(rule.decrease), self.bound_value(rule.decrease, env)):
-                self.emit(rule, unit, "breach", values={**vals, "decrease": -change, "threshold": self.bound_value(rule.decrease, env)}, actions=rule.decrease_actions or rule.actions, tier="decrease", bound=rule.decrease)
-            elif rule.increase is not None and compare(change, bound_operator(rule.increase), self.bound_value(rule.increase, env)):
-                self.emit(rule, unit, "breach", values={**vals, "increase": change, "threshold": self.bound_value(rule.increase, env)}, actions=rule.increase_actions or rule.actions, tier="increase", bound=rule.increase)
+            if rule.decrease is not None and compare(
+                -change, bound_operator(rule.decrease), self.bound_value(rule.decrease, env)
+            ):
+                self.emit(
+                    rule,
+                    unit,
+                    "breach",
+                    values={
+                        **vals,
+                        "decrease": -change,
+                        "threshold": self.bound_value(rule.decrease, env),
+                    },
+                    actions=rule.decrease_actions or rule.actions,
+                    tier="decrease",
+                    bound=rule.decrease,
+                )
+            elif rule.increase is not None and compare(
+                change, bound_operator(rule.increase), self.bound_value(rule.increase, env)
+            ):
+                self.emit(
+                    rule,
+                    unit,
+                    "breach",
+                    values={
+                        **vals,
+                        "increase": change,
+                        "threshold": self.bound_value(rule.increase, env),
+                    },
+                    actions=rule.increase_actions or rule.actions,
+                    tier="increase",
+                    bound=rule.increase,
+                )
             else:
                 self.emit(rule, unit, "compliant", values=vals)
         elif isinstance(rule, DeadlineRule):
@@ -592,7 +759,8 @@ class _Evaluator:
             due = self.need(rule.due, env, "due")
             values: dict[str, object] = {}
         else:
-            assert rule.start is not None and rule.window is not None  # noqa: S101
+            assert rule.start is not None  # noqa: S101 - the model requires start with window
+            assert rule.window is not None  # noqa: S101
             start = self.need(rule.start, env, "start")
             window = env.get(rule.window)
             if window is None:
@@ -608,9 +776,20 @@ class _Evaluator:
         values["end"] = end
         if end is None:
             if self.as_of > due:
-                self.emit(rule, unit, "breach", values={**values, "as_of": self.as_of}, label="absent at as_of")
+                self.emit(
+                    rule,
+                    unit,
+                    "breach",
+                    values={**values, "as_of": self.as_of},
+                    label="absent at as_of",
+                )
             else:
-                self.skip(rule, unit, "pending", f"not yet due: due {due.isoformat()} is after as_of {self.as_of.isoformat()}")
+                self.skip(
+                    rule,
+                    unit,
+                    "pending",
+                    f"not yet due: due {due.isoformat()} is after as_of {self.as_of.isoformat()}",
+                )
             return
         if isinstance(end, date) and not isinstance(end, datetime):
             end = datetime.combine(end, time(0), tzinfo=self.calendar.tz)
@@ -627,9 +806,24 @@ class _Evaluator:
             if hold is True:
                 values = {name: self.ev(src, env) for name, src in case.values.items()}
                 label = case.label.en if case.label else ""
-                self.emit(rule, unit, "determination", values=values, actions=case.actions or rule.actions, label=label, tier=label or None)
+                self.emit(
+                    rule,
+                    unit,
+                    "determination",
+                    values=values,
+                    actions=case.actions or rule.actions,
+                    label=label,
+                    tier=label or None,
+                )
                 return
-        self.emit(rule, unit, "needs_review", values={}, label="not determined by the source", actions=("needs_review",))
+        self.emit(
+            rule,
+            unit,
+            "needs_review",
+            values={},
+            label="not determined by the source",
+            actions=("needs_review",),
+        )
 
     def streak(self, rule: StreakRule) -> None:
         units = self.units(rule)
@@ -650,7 +844,14 @@ class _Evaluator:
                 if found is not None:
                     ex, event = found
                     assert ex.over is not None  # noqa: S101
-                    self.skip(rule, u, "exempted", f"exempted by {ex.id} (event {event.id})", exemption=ex.id, extra_rows=((ex.over, event.id),))
+                    self.skip(
+                        rule,
+                        u,
+                        "exempted",
+                        f"exempted by {ex.id} (event {event.id})",
+                        exemption=ex.id,
+                        extra_rows=((ex.over, event.id),),
+                    )
                     run = 0
                     continue
                 try:
@@ -665,7 +866,9 @@ class _Evaluator:
                     run = 0
                     continue
                 except _NotConfigured as exc:
-                    self.skip(rule, u, "not_configured", f"parameter {exc.parameter!r} is unspecified")
+                    self.skip(
+                        rule, u, "not_configured", f"parameter {exc.parameter!r} is unspecified"
+                    )
                     run = 0
                     continue
                 holds = compare(metric, bound_operator(rule.breach_if), limit)
@@ -674,7 +877,11 @@ class _Evaluator:
                     rule,
                     u,
                     "breach" if run >= rule.length else "compliant",
-                    values={rule.metric.name: metric, "threshold": limit, "consecutive_periods": run},
+                    values={
+                        rule.metric.name: metric,
+                        "threshold": limit,
+                        "consecutive_periods": run,
+                    },
                     bound=rule.breach_if,
                 )
 
@@ -702,10 +909,19 @@ class _Evaluator:
             if found is not None:
                 ex, event = found
                 assert ex.over is not None  # noqa: S101
-                self.skip(rule, u, "exempted", f"exempted by {ex.id} (event {event.id})", exemption=ex.id, extra_rows=((ex.over, event.id),))
+                self.skip(
+                    rule,
+                    u,
+                    "exempted",
+                    f"exempted by {ex.id} (event {event.id})",
+                    exemption=ex.id,
+                    extra_rows=((ex.over, event.id),),
+                )
                 continue
             if d == 0:
-                self.skip(rule, u, "not_applicable", f"denominator {rule.metric.denominator} is zero")
+                self.skip(
+                    rule, u, "not_applicable", f"denominator {rule.metric.denominator} is zero"
+                )
                 continue
             if total_d == 0:  # pragma: no cover - a subject with d != 0 makes total_d != 0
                 self.skip(rule, u, "not_applicable", "population denominator is zero")
@@ -715,15 +931,42 @@ class _Evaluator:
             b = rule.breach_if
             op = bound_operator(b)
             try:
-                margin = to_fraction(self.bound_value(BoundSpec(op=">=", parameter=b.margin), u.env)) if b.margin else Fraction(0)  # type: ignore[arg-type]
-                offset = to_fraction(self.bound_value(b, u.env)) if (b.parameter or b.value or b.expr) else Fraction(0)  # type: ignore[arg-type]
+                margin = (
+                    to_fraction(self.bound_value(BoundSpec(op=">=", parameter=b.margin), u.env))
+                    if b.margin
+                    else Fraction(0)
+                )
+                offset = (
+                    to_fraction(self.bound_value(b, u.env))
+                    if (b.parameter or b.value or b.expr)
+                    else Fraction(0)
+                )
             except _NotConfigured as exc:
-                self.skip(rule, u, "not_configured", f"parameter {exc.parameter!r} is unspecified in the source; configure it to evaluate this rule")
+                self.skip(
+                    rule,
+                    u,
+                    "not_configured",
+                    (
+                        f"parameter {exc.parameter!r} is unspecified in the source; configure it "
+                        "to evaluate this rule"
+                    ),
+                )
                 continue
             limit = level - margin if op in ("<", "<=") else level + margin
             limit += offset
             breach = compare(metric, op, limit)
-            self.emit(rule, u, "breach" if breach else "compliant", values={rule.metric.name: metric, "population_level": level, "margin": margin, "threshold": limit}, bound=b)
+            self.emit(
+                rule,
+                u,
+                "breach" if breach else "compliant",
+                values={
+                    rule.metric.name: metric,
+                    "population_level": level,
+                    "margin": margin,
+                    "threshold": limit,
+                },
+                bound=b,
+            )
 
     # -- accounting --------------------------------------------------------------------
     def _exemption_leftovers(self) -> None:
@@ -733,7 +976,15 @@ class _Evaluator:
                 for event in self._events(rule):
                     ref = (rule.over, event.id)
                     if ref not in used:
-                        self.skips.append(Skip(pack_id=self.pack.id, rule_id=rule.id, reason="not_applicable", detail="the exemption event matched no assessed subject", rows=(ref,)))
+                        self.skips.append(
+                            Skip(
+                                pack_id=self.pack.id,
+                                rule_id=rule.id,
+                                reason="not_applicable",
+                                detail="the exemption event matched no assessed subject",
+                                rows=(ref,),
+                            )
+                        )
 
     def _accounting(self) -> None:
         seen: set[RowRef] = set()
@@ -745,7 +996,18 @@ class _Evaluator:
             for row in self.facts.rows(kind):
                 ref = (kind, row.id)
                 if ref not in seen:
-                    self.skips.append(Skip(pack_id=self.pack.id, rule_id=None, reason="no_applicable_rule", detail=f"no rule of {self.pack.id} reads this {kind} row (or every rule's filter left it out)", rows=(ref,)))
+                    self.skips.append(
+                        Skip(
+                            pack_id=self.pack.id,
+                            rule_id=None,
+                            reason="no_applicable_rule",
+                            detail=(
+                                f"no rule of {self.pack.id} reads this {kind} row (or every "
+                                "rule's filter left it out)"
+                            ),
+                            rows=(ref,),
+                        )
+                    )
 
 
 def evaluate(
@@ -782,7 +1044,9 @@ def evaluate(
     when = resolve_as_of(as_of, cal)
     chosen = resolve_interpretations(pack, interpretations)
     fs = facts if isinstance(facts, FactSet) else FactSet.from_records(facts)
-    run = _Evaluator(pack, fs, as_of=when, calendar=cal, interpretations=chosen, out_of_force=out_of_force)
+    run = _Evaluator(
+        pack, fs, as_of=when, calendar=cal, interpretations=chosen, out_of_force=out_of_force
+    )
     run.run()
     return Evaluation(
         pack_id=pack.id,
@@ -795,4 +1059,3 @@ def evaluate(
         input_rows=fs.total_rows(),
         metadata=(("issuer", pack.issuer), ("lineage", pack.lineage())),
     )
-

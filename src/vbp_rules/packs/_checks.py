@@ -9,6 +9,7 @@ together as one :class:`~vbp_rules.errors.PackValidationError`.
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Collection, Iterable, Mapping
 from fractions import Fraction
 from typing import Any
@@ -105,7 +106,9 @@ class _Checker:
         if p is None:
             self.add(loc, f"unknown parameter {name!r}{_hint(name, self.params)}")
         elif p.type not in types:
-            self.add(loc, f"parameter {name!r} is a {p.type}; {what} needs {' or '.join(sorted(types))}")
+            self.add(
+                loc, f"parameter {name!r} is a {p.type}; {what} needs {' or '.join(sorted(types))}"
+            )
 
     def actions(self, loc: tuple[Any, ...], codes: Iterable[str]) -> None:
         for i, code in enumerate(codes):
@@ -139,19 +142,25 @@ class _Checker:
             if p.per_batch is not None and p.per_batch not in _fields("batches"):
                 self.add(
                     ("parameters", name, "per_batch"),
-                    f"batches have no field {p.per_batch!r}{_hint(p.per_batch, _fields('batches'))}",
+                    f"batches have no field {p.per_batch!r}"
+                    + _hint(p.per_batch, _fields("batches")),
                 )
         ids: dict[str, int] = {}
         for i, rule in enumerate(self.model.rules):
             if rule.id in ids:
-                self.add(("rules", i, "id"), f"duplicate rule id {rule.id!r} (also rules[{ids[rule.id]}])")
+                self.add(
+                    ("rules", i, "id"),
+                    f"duplicate rule id {rule.id!r} (also rules[{ids[rule.id]}])",
+                )
             ids.setdefault(rule.id, i)
         for i, rule in enumerate(self.model.rules):
             self.rule(("rules", i), rule, ids)
 
-    def rule(self, loc: tuple[Any, ...], rule: Rule, ids: Mapping[str, int]) -> None:  # noqa: C901, PLR0915
+    def rule(self, loc: tuple[Any, ...], rule: Rule, ids: Mapping[str, int]) -> None:  # noqa: PLR0915
         if rule.over is not None and rule.over not in FACT_KINDS:
-            self.add((*loc, "over"), f"unknown fact kind {rule.over!r}{_hint(rule.over, FACT_KINDS)}")
+            self.add(
+                (*loc, "over"), f"unknown fact kind {rule.over!r}{_hint(rule.over, FACT_KINDS)}"
+            )
             return
         row, subj = subject_names(rule)
         if rule.over is None and rule.kind not in ("needs_review",):
@@ -167,7 +176,10 @@ class _Checker:
                 for name, source in g.items():
                     self.expr((*loc, "group_by", j, name), source, row)
         if rule.period and rule.period.field not in row:
-            self.add((*loc, "period", "field"), f"unknown field {rule.period.field!r}{_hint(rule.period.field, row)}")
+            self.add(
+                (*loc, "period", "field"),
+                f"unknown field {rule.period.field!r}{_hint(rule.period.field, row)}",
+            )
         for name, source in (rule.aggregate or {}).items():
             try:
                 _, inner = split_aggregate(source)
@@ -176,14 +188,22 @@ class _Checker:
                 continue
             if inner is not None:
                 self.expr((*loc, "aggregate", name), source.partition("(")[2][:-1], row)
+        if rule.having:
+            self.expr((*loc, "having"), rule.having, subj)
         self.actions((*loc, "actions"), rule.actions)
         if rule.interpretation:
             for name, option in rule.interpretation.items():
                 interp = self.model.interpretations.get(name)
                 if interp is None:
-                    self.add((*loc, "interpretation", name), f"unknown interpretation {name!r}{_hint(name, self.model.interpretations)}")
+                    self.add(
+                        (*loc, "interpretation", name),
+                        f"unknown interpretation {name!r}{_hint(name, self.model.interpretations)}",
+                    )
                 elif option not in interp.options:
-                    self.add((*loc, "interpretation", name), f"{option!r} is not an option of {name!r}: {sorted(interp.options)}")
+                    self.add(
+                        (*loc, "interpretation", name),
+                        f"{option!r} is not an option of {name!r}: {sorted(interp.options)}",
+                    )
         if isinstance(rule, ThresholdRule):
             if rule.metric:
                 self.expr((*loc, "metric", "expr"), rule.metric.expr, subj)
@@ -204,7 +224,10 @@ class _Checker:
                 if b is not None:
                     self.bound((*loc, side), b, subj)
                     if bound_operator(b) not in (">", ">="):
-                        self.add((*loc, side, "word"), f"a {side} bound reads 'more than' (超过/以上); got {b.word or b.op!r}")
+                        self.add(
+                            (*loc, side, "word"),
+                            f"a {side} bound reads 'more than' (超过/以上); got {b.word or b.op!r}",
+                        )
                 acts = getattr(rule, f"{side}_actions")
                 if acts:
                     self.actions((*loc, f"{side}_actions"), acts)
@@ -234,9 +257,14 @@ class _Checker:
                 _, tsubj = subject_names(trule)
                 for ef, tf in rule.match.items():
                     if ef not in row:
-                        self.add((*loc, "match", ef), f"{rule.over} have no field {ef!r}{_hint(ef, row)}")
+                        self.add(
+                            (*loc, "match", ef), f"{rule.over} have no field {ef!r}{_hint(ef, row)}"
+                        )
                     if tf not in tsubj:
-                        self.add((*loc, "match", ef), f"rule {target!r} subjects have no field {tf!r}{_hint(tf, tsubj)}")
+                        self.add(
+                            (*loc, "match", ef),
+                            f"rule {target!r} subjects have no field {tf!r}{_hint(tf, tsubj)}",
+                        )
                 for k, src in (rule.overlap or {}).items():
                     self.expr((*loc, "overlap", k), src, tsubj)
         elif isinstance(rule, DeterminationRule):
@@ -273,7 +301,13 @@ class _Checker:
                     continue
                 op = bound_operator(b)
                 if op not in want:
-                    self.add((*tl, side), f"a {side} bound must read {' or '.join(want)}; {b.word or op!r} reads {op}")
+                    self.add(
+                        (*tl, side),
+                        (
+                            f"a {side} bound must read {' or '.join(want)}; {b.word or op!r} reads"
+                            f" {op}"
+                        ),
+                    )
                 val = self.bound_value(b)
                 if val is None:
                     configured = False
@@ -293,7 +327,7 @@ class _Checker:
             return to_fraction(getattr(v, "n", v))
         if b.value is not None:
             try:
-                return to_fraction(b.value)  # type: ignore[arg-type]
+                return to_fraction(b.value)
             except (ValueError, TypeError):
                 return None
         return None  # an expression bound cannot be checked statically
@@ -313,25 +347,64 @@ class _Checker:
         ordered = sorted(bands, key=low_key)
         first, last = ordered[0], ordered[-1]
         if first[1] is not None:
-            self.add((*loc, "tiers", first[0], "lower"), "tiers leave a gap: the lowest tier needs no lower bound (values below it match no tier)")
+            self.add(
+                (*loc, "tiers", first[0], "lower"),
+                (
+                    "tiers leave a gap: the lowest tier needs no lower bound (values below it "
+                    "match no tier)"
+                ),
+            )
         if last[2] is not None:
-            self.add((*loc, "tiers", last[0], "upper"), "tiers leave a gap: the highest tier needs no upper bound (values above it match no tier)")
-        for a, b in zip(ordered, ordered[1:], strict=False):
+            self.add(
+                (*loc, "tiers", last[0], "upper"),
+                (
+                    "tiers leave a gap: the highest tier needs no upper bound (values above it "
+                    "match no tier)"
+                ),
+            )
+        for a, b in itertools.pairwise(ordered):
             up, lo = a[2], b[1]
             where = (*loc, "tiers", b[0])
             if up is None or lo is None:
-                self.add(where, f"tiers {rule.tiers[a[0]].id!r} and {rule.tiers[b[0]].id!r} overlap (an open bound between them)")
+                self.add(
+                    where,
+                    (
+                        f"tiers {rule.tiers[a[0]].id!r} and {rule.tiers[b[0]].id!r} overlap (an "
+                        "open bound between them)"
+                    ),
+                )
                 continue
             if up[1] < lo[1]:
-                self.add(where, f"gap between tiers {rule.tiers[a[0]].id!r} (up to {up[1]}) and {rule.tiers[b[0]].id!r} (from {lo[1]})")
+                self.add(
+                    where,
+                    (
+                        f"gap between tiers {rule.tiers[a[0]].id!r} (up to {up[1]}) and "
+                        f"{rule.tiers[b[0]].id!r} (from {lo[1]})"
+                    ),
+                )
             elif up[1] > lo[1]:
-                self.add(where, f"tiers {rule.tiers[a[0]].id!r} and {rule.tiers[b[0]].id!r} overlap between {lo[1]} and {up[1]}")
+                self.add(
+                    where,
+                    (
+                        f"tiers {rule.tiers[a[0]].id!r} and {rule.tiers[b[0]].id!r} overlap "
+                        f"between {lo[1]} and {up[1]}"
+                    ),
+                )
             elif (up[0] == "<=") == (lo[0] == ">="):
                 what = "overlap at" if up[0] == "<=" else "leave a gap at"
-                self.add(where, f"tiers {rule.tiers[a[0]].id!r} and {rule.tiers[b[0]].id!r} {what} {lo[1]}: one side of a shared bound must include it, the other exclude it")
+                self.add(
+                    where,
+                    (
+                        f"tiers {rule.tiers[a[0]].id!r} and {rule.tiers[b[0]].id!r} {what} "
+                        f"{lo[1]}: one side of a shared bound must include it, the other exclude "
+                        "it"
+                    ),
+                )
 
 
-def check_pack(pack: Pack, *, where: Mapping[tuple[Any, ...], tuple[int, int]], file: str | None) -> None:
+def check_pack(
+    pack: Pack, *, where: Mapping[tuple[Any, ...], tuple[int, int]], file: str | None
+) -> None:
     """Run every semantic check; raise one located error listing all problems.
 
     Raises:

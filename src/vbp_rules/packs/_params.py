@@ -26,7 +26,7 @@ def _whole(value: object, what: str) -> int:
         n = value
     else:
         try:
-            f = to_fraction(value)  # type: ignore[arg-type]
+            f = to_fraction(value)
         except (ValueError, TypeError) as exc:
             msg = f"{what} must be a whole number, got {value!r}"
             raise ValueError(msg) from exc
@@ -58,13 +58,13 @@ def convert_parameter(type_: str, value: object) -> object:
         msg = f"binary float {value!r} is not exact; write it as a string such as '95%'"
         raise ValueError(msg)
     if type_ == "ratio":
-        f = to_fraction(value)  # type: ignore[arg-type]
+        f = to_fraction(value)
         if f < 0:
             msg = f"a ratio must not be negative, got {value!r}"
             raise ValueError(msg)
         return f
     if type_ == "number":
-        return to_fraction(value)  # type: ignore[arg-type]
+        return to_fraction(value)
     if type_ == "count":
         return _whole(value, "a count")
     if type_ == "money":

@@ -132,7 +132,9 @@ def load_pack_file(path: Path, *, _chain: tuple[str, ...] = ()) -> Pack:
     try:
         key = (str(path.resolve()), path.stat().st_mtime)
     except OSError as exc:
-        raise PackValidationError([(str(path), f"cannot read: {exc.strerror or exc}")], path=str(path)) from exc
+        raise PackValidationError(
+            [(str(path), f"cannot read: {exc.strerror or exc}")], path=str(path)
+        ) from exc
     if key in _CACHE and not _chain:
         return _CACHE[key]
     file = str(path)
@@ -142,20 +144,28 @@ def load_pack_file(path: Path, *, _chain: tuple[str, ...] = ()) -> Pack:
         loc = f"{file}:{exc.line}" if exc.line else file
         raise PackValidationError([(loc, str(exc))], path=file) from exc
     if not isinstance(raw, dict):
-        raise PackValidationError([(file, "a pack is a YAML mapping (id:, title:, rules: …)")], path=file)
+        raise PackValidationError(
+            [(file, "a pack is a YAML mapping (id:, title:, rules: …)")], path=file
+        )
     parent: Pack | None = None
     doc = raw
     base = raw.get("extends")
     if base is not None:
         if not isinstance(base, str):
-            raise PackValidationError([(format_location(file, where, ("extends",)), "extends names a pack id")], path=file)
+            raise PackValidationError(
+                [(format_location(file, where, ("extends",)), "extends names a pack id")], path=file
+            )
         if base in _chain or base == raw.get("id"):
             chain = " -> ".join((*_chain, str(raw.get("id")), base))
-            raise PackValidationError([(format_location(file, where, ("extends",)), f"extends cycle: {chain}")], path=file)
+            raise PackValidationError(
+                [(format_location(file, where, ("extends",)), f"extends cycle: {chain}")], path=file
+            )
         try:
             parent_path = find_pack(base).path
         except PackNotFoundError as exc:
-            raise PackValidationError([(format_location(file, where, ("extends",)), str(exc))], path=file) from exc
+            raise PackValidationError(
+                [(format_location(file, where, ("extends",)), str(exc))], path=file
+            ) from exc
         parent = load_pack_file(parent_path, _chain=(*_chain, str(raw.get("id"))))
         doc = _merge(parent.model, raw)
     model = _validate(doc, where, file)
@@ -179,10 +189,22 @@ def _validate(doc: dict[str, Any], where: Located, file: str) -> PackModel:
             elif err["type"] == "union_tag_invalid":
                 msg = f"unknown rule kind; {msg}"
             problems.append((format_location(file, where, loc), msg))
-        raise PackValidationError(problems, pack_id=doc.get("id") if isinstance(doc.get("id"), str) else None, path=file) from exc
+        raise PackValidationError(
+            problems, pack_id=doc.get("id") if isinstance(doc.get("id"), str) else None, path=file
+        ) from exc
 
 
-_RULE_KINDS = ("threshold", "tiers", "change_band", "deadline", "streak", "relative", "exemption", "determination", "needs_review")
+_RULE_KINDS = (
+    "threshold",
+    "tiers",
+    "change_band",
+    "deadline",
+    "streak",
+    "relative",
+    "exemption",
+    "determination",
+    "needs_review",
+)
 
 
 def _is_union_tag(part: object) -> bool:
@@ -210,7 +232,20 @@ def _model_fields(name: str) -> list[str]:
 
 def _rule_keys() -> set[str]:
     out: set[str] = set()
-    for cls in ("ThresholdRule", "TiersRule", "ChangeBandRule", "DeadlineRule", "StreakRule", "RelativeRule", "ExemptionRule", "DeterminationRule", "Tier", "BoundSpec", "Citation", "MetricSpec"):
+    for cls in (
+        "ThresholdRule",
+        "TiersRule",
+        "ChangeBandRule",
+        "DeadlineRule",
+        "StreakRule",
+        "RelativeRule",
+        "ExemptionRule",
+        "DeterminationRule",
+        "Tier",
+        "BoundSpec",
+        "Citation",
+        "MetricSpec",
+    ):
         out.update(_model_fields(cls))
     return out
 
@@ -221,7 +256,9 @@ def _merge(parent: PackModel, child: dict[str, Any]) -> dict[str, Any]:
     Parameters merge key by key (a child may give only ``value``); interpretations are
     replaced by name; rules are inherited and the child's own are appended; notes add up.
     """
-    base: dict[str, Any] = parent.model_dump(by_alias=True, exclude_none=True, exclude_defaults=False, mode="python")
+    base: dict[str, Any] = parent.model_dump(
+        by_alias=True, exclude_none=True, exclude_defaults=False, mode="python"
+    )
     out = dict(base)
     for key, value in child.items():
         if key == "parameters" and isinstance(value, dict):

@@ -65,7 +65,9 @@ class Text(_Model):
 class Citation(_Model):
     """The clause a rule or parameter comes from, with the original sentence."""
 
-    clause: str = Field(min_length=1, description="Clause number as the source writes it, e.g. 一（三）.")
+    clause: str = Field(
+        min_length=1, description="Clause number as the source writes it, e.g. 一（三）."
+    )
     text: str = Field(min_length=1, description="The original sentence, quoted from the source.")
     document: str | None = Field(
         default=None, description="Document number, when not the pack's own."
@@ -229,6 +231,11 @@ class _RuleBase(_Model):
     aggregate: dict[str, str] | None = Field(
         default=None,
         description="Named aggregates per subject and period, e.g. orders: count().",
+    )
+    having: str | None = Field(
+        default=None,
+        description="A subject filter evaluated after grouping (e.g. complaints >= many); "
+        "a subject for which it is false is not assessed by this rule.",
     )
     actions: list[str] = Field(default_factory=list)
     message: Message | None = None
@@ -447,6 +454,10 @@ class Interpretation(_Model):
         return self
 
 
+def _both_languages() -> list[Literal["zh", "en"]]:
+    return ["zh", "en"]
+
+
 class PackModel(_Model):
     """A policy pack as written in ``pack.yaml``."""
 
@@ -461,7 +472,7 @@ class PackModel(_Model):
     in_force: InForce | None = None
     status: Literal["in_force", "draft"]
     source: SourceInfo
-    languages: list[Literal["zh", "en"]] = Field(default_factory=lambda: ["zh", "en"])
+    languages: list[Literal["zh", "en"]] = Field(default_factory=_both_languages)
     summary: Text | None = None
     notes: list[str] = Field(default_factory=list)
     adoption: Text | None = Field(

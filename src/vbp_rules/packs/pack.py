@@ -187,4 +187,3 @@ class Pack:
             overrides=MappingProxyType(applied),
             values=MappingProxyType(values),
         )
-

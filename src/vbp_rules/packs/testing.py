@@ -31,7 +31,13 @@ from vbp_rules.findings import Evaluation, Finding, jsonable
 from vbp_rules.packs.loader import load_pack
 from vbp_rules.packs.pack import Pack
 
-__all__ = ["PackTestCase", "PackTestResult", "collect_pack_tests", "run_pack_test", "run_pack_tests"]
+__all__ = [
+    "PackTestCase",
+    "PackTestResult",
+    "collect_pack_tests",
+    "run_pack_test",
+    "run_pack_tests",
+]
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -67,7 +73,9 @@ class PackTestResult:
 
 def _pack_dir(pack: Pack) -> Path:
     if pack.path is None:
-        raise PackValidationError([("", "pack has no folder; pack tests need one")], pack_id=pack.id)
+        raise PackValidationError(
+            [("", "pack has no folder; pack tests need one")], pack_id=pack.id
+        )
     return pack.path.parent
 
 
@@ -84,9 +92,13 @@ def collect_pack_tests(pack: Pack | str | Path) -> list[PackTestCase]:
         try:
             doc, _ = read_yaml(file)
         except YamlError as exc:
-            raise PackValidationError([(f"{file}:{exc.line or ''}", str(exc))], pack_id=p.id, path=str(file)) from exc
+            raise PackValidationError(
+                [(f"{file}:{exc.line or ''}", str(exc))], pack_id=p.id, path=str(file)
+            ) from exc
         if not isinstance(doc, dict):
-            raise PackValidationError([(str(file), "a pack test file is a mapping")], pack_id=p.id, path=str(file))
+            raise PackValidationError(
+                [(str(file), "a pack test file is a mapping")], pack_id=p.id, path=str(file)
+            )
         items = doc.get("cases", [doc])
         shared = {k: v for k, v in doc.items() if k != "cases"}
         for i, item in enumerate(items):
@@ -97,7 +109,12 @@ def collect_pack_tests(pack: Pack | str | Path) -> list[PackTestCase]:
 
 
 def _same(expected: object, actual: object) -> bool:
-    if isinstance(actual, Fraction | int) and not isinstance(actual, bool) and isinstance(expected, str | int | Fraction) and not isinstance(expected, bool):
+    if (
+        isinstance(actual, Fraction | int)
+        and not isinstance(actual, bool)
+        and isinstance(expected, str | int | Fraction)
+        and not isinstance(expected, bool)
+    ):
         try:
             return to_fraction(expected) == actual
         except (ValueError, TypeError):
@@ -105,7 +122,10 @@ def _same(expected: object, actual: object) -> bool:
     if isinstance(actual, datetime | date):
         if isinstance(expected, datetime | date):
             return expected == actual
-        return str(expected) in (actual.isoformat(), actual.isoformat(timespec="minutes"))
+        forms = {actual.isoformat()}
+        if isinstance(actual, datetime):
+            forms.add(actual.isoformat(timespec="minutes"))
+        return str(expected) in forms
     if isinstance(expected, list) and isinstance(actual, list | tuple):
         return [str(x) for x in expected] == [str(x) for x in actual]
     return expected == actual or str(expected) == str(jsonable(actual))
@@ -116,10 +136,11 @@ def _matches_subject(want: Mapping[str, Any] | None, f_keys: Mapping[str, str]) 
 
 
 def _check_finding(want: Mapping[str, Any], f: Finding) -> list[str]:
-    problems = []
-    for field in ("outcome", "tier"):
-        if field in want and not _same(want[field], getattr(f, field)):
-            problems.append(f"{field}: expected {want[field]!r}, got {getattr(f, field)!r}")
+    problems = [
+        f"{field}: expected {want[field]!r}, got {getattr(f, field)!r}"
+        for field in ("outcome", "tier")
+        if field in want and not _same(want[field], getattr(f, field))
+    ]
     if "actions" in want and sorted(want["actions"]) != sorted(f.actions):
         problems.append(f"actions: expected {sorted(want['actions'])}, got {sorted(f.actions)}")
     for name, value in (want.get("values") or {}).items():
@@ -130,9 +151,11 @@ def _check_finding(want: Mapping[str, Any], f: Finding) -> list[str]:
             continue
         if not _same(value, got):
             problems.append(f"value {name}: expected {value!r}, got {jsonable(got)!r}")
-    for flag in want.get("flags") or []:
-        if flag not in f.flags:
-            problems.append(f"flag {flag!r} missing (have {sorted(f.flags)})")
+    problems.extend(
+        f"flag {flag!r} missing (have {sorted(f.flags)})"
+        for flag in want.get("flags") or []
+        if flag not in f.flags
+    )
     if "flags" in want and not want["flags"] and f.flags:
         problems.append(f"flags: expected none, got {sorted(f.flags)}")
     return problems
@@ -166,7 +189,16 @@ def run_pack_test(pack: Pack, case: PackTestCase) -> PackTestResult:
         ]
         if not candidates:
             have = [f"{f.subject} {f.period or ''} {f.outcome}" for f in ev.by_rule(str(rule))]
-            problems.append(_describe(pack, rule, f"findings[{i}]: no finding for subject {want.get('subject')} period {want.get('period')} (rule has: {have or 'none'})"))
+            problems.append(
+                _describe(
+                    pack,
+                    rule,
+                    (
+                        f"findings[{i}]: no finding for subject {want.get('subject')} period "
+                        f"{want.get('period')} (rule has: {have or 'none'})"
+                    ),
+                )
+            )
             continue
         errs_by_candidate = [(j, f, _check_finding(want, f)) for j, f in candidates]
         ok = [c for c in errs_by_candidate if not c[2]]
@@ -175,20 +207,59 @@ def run_pack_test(pack: Pack, case: PackTestCase) -> PackTestResult:
         else:
             j, f, errs = errs_by_candidate[0]
             used.add(j)
-            problems.append(_describe(pack, rule, f"findings[{i}] {f.subject} {f.period or ''}: " + "; ".join(errs)))
+            problems.append(
+                _describe(
+                    pack, rule, f"findings[{i}] {f.subject} {f.period or ''}: " + "; ".join(errs)
+                )
+            )
     for rule in expect.get("exhaustive") or []:
-        listed = {k for k in used}
-        extra = [f for j, f in enumerate(ev.findings) if f.rule_id == rule and f.outcome != "compliant" and j not in listed]
-        for f in extra:
-            problems.append(_describe(pack, rule, f"unexpected {f.outcome} for {f.subject} {f.period or ''} ({dict((k, jsonable(v)) for k, v in f.values)})"))
+        listed = set(used)
+        extra = [
+            f
+            for j, f in enumerate(ev.findings)
+            if f.rule_id == rule and f.outcome != "compliant" and j not in listed
+        ]
+        problems.extend(
+            _describe(
+                pack,
+                rule,
+                f"unexpected {f.outcome} for {f.subject} {f.period or ''} "
+                f"({ {k: jsonable(v) for k, v in f.values} })",
+            )
+            for f in extra
+        )
     for i, want in enumerate(expect.get("skips") or []):
-        hits = [s for s in ev.skips if s.rule_id == want.get("rule") and s.reason == want.get("reason") and (s.subject is None or _matches_subject(want.get("subject"), s.subject.as_dict()))]
+        hits = [
+            s
+            for s in ev.skips
+            if s.rule_id == want.get("rule")
+            and s.reason == want.get("reason")
+            and (s.subject is None or _matches_subject(want.get("subject"), s.subject.as_dict()))
+        ]
         if not hits:
-            have = sorted({(s.rule_id or "", s.reason) for s in ev.skips if s.rule_id == want.get("rule")})
-            problems.append(_describe(pack, want.get("rule"), f"skips[{i}]: expected skip {want.get('reason')} for {want.get('subject')} (have {have or 'none'})"))
+            have = sorted(
+                {f"{s.rule_id}:{s.reason}" for s in ev.skips if s.rule_id == want.get("rule")}
+            )
+            problems.append(
+                _describe(
+                    pack,
+                    want.get("rule"),
+                    (
+                        f"skips[{i}]: expected skip {want.get('reason')} for {want.get('subject')}"
+                        f" (have {have or 'none'})"
+                    ),
+                )
+            )
     if "rejects" in expect and int(expect["rejects"]) != len(ev.rejects):
-        problems.append(f"rejects: expected {expect['rejects']}, got {len(ev.rejects)}: " + "; ".join(str(r) for r in ev.rejects[:3]))
-    seen = frozenset(f.rule_id for f in ev.findings) | frozenset(s.rule_id for s in ev.skips if s.rule_id and s.reason not in ("other_interpretation", "documentation_only"))
+        problems.append(
+            f"rejects: expected {expect['rejects']}, got {len(ev.rejects)}: "
+            + "; ".join(str(r) for r in ev.rejects[:3])
+        )
+    seen = frozenset(f.rule_id for f in ev.findings) | frozenset(
+        s.rule_id
+        for s in ev.skips
+        if s.rule_id and s.reason not in ("other_interpretation", "documentation_only")
+    )
     return PackTestResult(case=case, problems=tuple(problems), evaluation=ev, rules_seen=seen)
 
 
