@@ -147,11 +147,10 @@ def base_facts() -> Facts:
     # attributed to the year of the day off it was swapped with.
     make_up: dict[date, MakeUp] = {}
     make_up_years: dict[date, int] = {}
-    for day in sorted(observed_zh.weekend_workdays):
-        if EPOCH <= day <= LAST_DATE:
-            partner = swapped.get(day)
-            make_up[day] = MakeUp(swapped_with=partner)
-            make_up_years[day] = partner.year if partner else day.year
+    for day in sorted(d for d in observed_zh.weekend_workdays if EPOCH <= d <= LAST_DATE):
+        partner = swapped.get(day)
+        make_up[day] = MakeUp(swapped_with=partner)
+        make_up_years[day] = partner.year if partner else day.year
 
     schedule_years = {partner.year for partner in swapped.values()}
     official = (
@@ -222,14 +221,12 @@ def build_tables(facts: Facts) -> Tables:
 
 def _non_working_runs(working: bytearray) -> Iterable[range]:
     start: int | None = None
-    for i, flag in enumerate(working):
+    for i, flag in enumerate([*working, 1]):  # a working sentinel closes the last run
         if not flag and start is None:
             start = i
         elif flag and start is not None:
             yield range(start, i)
             start = None
-    if start is not None:
-        yield range(start, len(working))
 
 
 def _join_unique(names: Iterable[str | None], joiner: str) -> str:
