@@ -360,6 +360,13 @@ def test_floor_and_ceil_return_int() -> None:
     assert type(ev("ceil(x)", x=Fraction(7, 2))) is int
 
 
+def test_builtin_table_is_read_only() -> None:
+    with pytest.raises(TypeError):
+        BUILTIN_FUNCTIONS["eval"] = BUILTIN_FUNCTIONS["min"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        parse("1").functions["eval"] = BUILTIN_FUNCTIONS["min"]  # type: ignore[index]
+
+
 def test_every_builtin_is_documented() -> None:
     text = DOCS.read_text(encoding="utf-8")
     for name, spec in BUILTIN_FUNCTIONS.items():
@@ -900,6 +907,20 @@ def test_compile_is_cached_and_reusable() -> None:
     assert [run({"a": a, "b": 100}) for a in (94, 95, 96)] == [True, False, False]
 
 
+def test_compile_with_functions_is_cached_while_the_specs_stay_the_same() -> None:
+    parsed = parse("halve(x) + min(x, 1)", functions={"halve"})
+    table = dict(ENGINE_FUNCTIONS)
+    run = parsed.compile(functions=table)
+    assert parsed.compile(functions=dict(table)) is run  # same specs, another mapping
+    assert parsed.evaluate({"x": 4}, functions=table) == 3
+    table["halve"] = FunctionSpec(name="halve", min_args=1, max_args=1, impl=lambda x: x)
+    rerun = parsed.compile(functions=table)
+    assert rerun is not run
+    assert rerun({"x": 4}) == 5
+    with pytest.raises(UnknownNameError, match="no implementation"):
+        parsed.compile(functions={})
+
+
 def test_evaluate_traced() -> None:
     value, trace = parse(
         "if(is_set(x), x, halve(y)) > 1", functions=ENGINE_FUNCTIONS
@@ -1037,7 +1058,8 @@ def test_unparse_of_hand_built_nodes() -> None:
         right=UnaryOp(op="not", operand=String(value="x")),
     )
     assert unparse(node) == '(true or null) == (not "x")'
-    assert str(Call(func="f", args=())) == "Call(func='f', args=())"
+    assert str(Call(func="f", args=(Name(id="a"), Number(value=Fraction(1, 2))))) == "f(a, 0.5)"
+    assert repr(Name(id="a")) == "Name(id='a')"
     with pytest.raises(ValueError, match="both quote characters"):
         unparse(String(value="'\""))
 

@@ -95,6 +95,15 @@ _COMPARISON_OPS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 # --------------------------------------------------------------------------- AST
 
 
+class _Unparsed:
+    """Mixin: ``str(node)`` is the node written back as source."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return unparse(cast("Node", self))
+
+
 def _span() -> int:
     return attrs.field(default=-1, eq=False, repr=False)
 
@@ -105,8 +114,8 @@ def _check_number(_: object, __: attrs.Attribute[Fraction], value: Fraction) -> 
         raise ValueError(msg)
 
 
-@attrs.frozen(kw_only=True)
-class Number:
+@attrs.frozen(kw_only=True, str=False)
+class Number(_Unparsed):
     """A number literal: ``12``, ``0.95`` (stored as ``Fraction(19, 20)``), ``95%``.
 
     ``percent`` only records how the literal was written; ``value`` is the ratio.
@@ -118,8 +127,8 @@ class Number:
     end: int = _span()
 
 
-@attrs.frozen(kw_only=True)
-class String:
+@attrs.frozen(kw_only=True, str=False)
+class String(_Unparsed):
     """A string literal in single or double quotes (no escapes)."""
 
     value: str
@@ -127,8 +136,8 @@ class String:
     end: int = _span()
 
 
-@attrs.frozen(kw_only=True)
-class Boolean:
+@attrs.frozen(kw_only=True, str=False)
+class Boolean(_Unparsed):
     """``true`` or ``false``."""
 
     value: bool
@@ -136,16 +145,16 @@ class Boolean:
     end: int = _span()
 
 
-@attrs.frozen(kw_only=True)
-class Null:
+@attrs.frozen(kw_only=True, str=False)
+class Null(_Unparsed):
     """``null``: a missing or unknown value."""
 
     start: int = _span()
     end: int = _span()
 
 
-@attrs.frozen(kw_only=True)
-class Name:
+@attrs.frozen(kw_only=True, str=False)
+class Name(_Unparsed):
     """A free variable, looked up in the evaluation environment."""
 
     id: str
@@ -153,8 +162,8 @@ class Name:
     end: int = _span()
 
 
-@attrs.frozen(kw_only=True)
-class UnaryOp:
+@attrs.frozen(kw_only=True, str=False)
+class UnaryOp(_Unparsed):
     """``-x`` or ``not x``."""
 
     op: Literal["-", "not"]
@@ -163,8 +172,8 @@ class UnaryOp:
     end: int = _span()
 
 
-@attrs.frozen(kw_only=True)
-class BinaryOp:
+@attrs.frozen(kw_only=True, str=False)
+class BinaryOp(_Unparsed):
     """Arithmetic: ``+ - * /``."""
 
     op: ArithmeticOp
@@ -175,8 +184,8 @@ class BinaryOp:
     op_start: int = _span()
 
 
-@attrs.frozen(kw_only=True)
-class Compare:
+@attrs.frozen(kw_only=True, str=False)
+class Compare(_Unparsed):
     """One (non-chained) comparison: ``== != < <= > >=``."""
 
     op: ComparisonOp
@@ -187,8 +196,8 @@ class Compare:
     op_start: int = _span()
 
 
-@attrs.frozen(kw_only=True)
-class BoolOp:
+@attrs.frozen(kw_only=True, str=False)
+class BoolOp(_Unparsed):
     """``and`` / ``or`` under three-valued (Kleene) logic."""
 
     op: Literal["and", "or"]
@@ -199,8 +208,8 @@ class BoolOp:
     op_start: int = _span()
 
 
-@attrs.frozen(kw_only=True)
-class Call:
+@attrs.frozen(kw_only=True, str=False)
+class Call(_Unparsed):
     """A call of a whitelisted function by its bare name."""
 
     func: str

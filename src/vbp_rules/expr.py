@@ -27,6 +27,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Any, TypeAlias, cast
 
 import attrs
@@ -49,7 +50,7 @@ from vbp_rules._expr_parser import (
     UnaryOp,
     check_arity,
     decimal_text,
-    iter_nodes,
+    iter_nodes,  # re-exported: the engines walk the AST with it
     parse_node,
     unparse,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "String",
     "UnaryOp",
     "format_value",
+    "iter_nodes",
     "parse",
     "to_fraction",
 ]
@@ -433,32 +435,34 @@ def _builtin(
     return name, spec
 
 
-BUILTIN_FUNCTIONS: Mapping[str, FunctionSpec] = dict(
-    [
-        _builtin("min", (1, None), _min, "smallest argument; null if any is null"),
-        _builtin("max", (1, None), _max, "largest argument; null if any is null"),
-        _builtin("abs", (1, 1), _abs, "absolute value"),
-        _builtin("floor", (1, 1), _floor, "largest integer <= x"),
-        _builtin("ceil", (1, 1), _ceil, "smallest integer >= x"),
-        _builtin(
-            "round_half_up",
-            (1, 2),
-            _round_half_up,
-            "round to `digits` decimal places (default 0), halves away from zero",
-        ),
-        _builtin("is_null", (1, 1), _is_null, "true if x is null"),
-        _builtin("is_set", (1, 1), _is_set, "true if x is not null"),
-        _builtin("coalesce", (1, None), _coalesce, "first non-null argument", lazy=True),
-        _builtin(
-            "if",
-            (3, 3),
-            _if,
-            "if(cond, a, b): a when cond is true, b when false, null when null",
-            lazy=True,
-        ),
-    ]
+BUILTIN_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType(
+    dict(
+        [
+            _builtin("min", (1, None), _min, "smallest argument; null if any is null"),
+            _builtin("max", (1, None), _max, "largest argument; null if any is null"),
+            _builtin("abs", (1, 1), _abs, "absolute value"),
+            _builtin("floor", (1, 1), _floor, "largest integer <= x"),
+            _builtin("ceil", (1, 1), _ceil, "smallest integer >= x"),
+            _builtin(
+                "round_half_up",
+                (1, 2),
+                _round_half_up,
+                "round to `digits` decimal places (default 0), halves away from zero",
+            ),
+            _builtin("is_null", (1, 1), _is_null, "true if x is null"),
+            _builtin("is_set", (1, 1), _is_set, "true if x is not null"),
+            _builtin("coalesce", (1, None), _coalesce, "first non-null argument", lazy=True),
+            _builtin(
+                "if",
+                (3, 3),
+                _if,
+                "if(cond, a, b): a when cond is true, b when false, null when null",
+                lazy=True,
+            ),
+        ]
+    )
 )
-"""The functions every expression may call (the engine adds more via ``functions=``)."""
+"""The functions every expression may call (read-only; the engine adds more per call)."""
 
 
 # --------------------------------------------------------------------- compiler
@@ -853,13 +857,19 @@ class Expression:
     calls: frozenset[str]
     functions: Mapping[str, FunctionSpec] = attrs.field(eq=False, repr=False)
     _compiled: Evaluator | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    # The last compilation with extra functions, keyed by the specs of the called names.
+    _compiled_with: tuple[tuple[FunctionSpec | None, ...], Evaluator] | None = attrs.field(
+        default=None, init=False, eq=False, repr=False
+    )
 
     def compile(self, *, functions: Mapping[str, FunctionSpec] | None = None) -> Evaluator:
         """Compile to a tree of closures, for evaluating many rows fast.
 
         Args:
             functions: extra function specs (added to, and overriding, those known at
-                parse time). Without it, the compiled form is cached.
+                parse time). The compiled form is cached: without ``functions``, and for
+                the last ``functions`` given (while the specs of the called names stay
+                the same objects), so ``evaluate(row, functions=table)`` per row is fast.
 
         Raises:
             UnknownNameError: a called function has no spec.
@@ -875,8 +885,14 @@ class Expression:
                 compiled = _Compiler(self.source, self.functions, None).compile(self.node)
                 object.__setattr__(self, "_compiled", compiled)
             return compiled
+        key = tuple(functions.get(name) for name in self.calls)
+        cached = self._compiled_with
+        if cached is not None and all(a is b for a, b in zip(cached[0], key, strict=True)):
+            return cached[1]
         table = {**self.functions, **_spec_table(functions)}
-        return _Compiler(self.source, table, None).compile(self.node)
+        compiled = _Compiler(self.source, table, None).compile(self.node)
+        object.__setattr__(self, "_compiled_with", (key, compiled))
+        return compiled
 
     def evaluate(self, env: Env, *, functions: Mapping[str, FunctionSpec] | None = None) -> object:
         """Evaluate against ``env`` (variable name → value).
@@ -1020,5 +1036,5 @@ functions: abs, ceil, coalesce, floor, if, is_null, is_set, max, min, round_half
         node=node,
         names=frozenset(n.id for n in nodes if isinstance(n, Name)),
         calls=frozenset(n.func for n in nodes if isinstance(n, Call)),
-        functions=specs,
+        functions=MappingProxyType(specs),
     )
