@@ -304,7 +304,7 @@ class _Checker:
                     self.add(
                         (*tl, side),
                         (
-                            f"a {side} bound must read {' or '.join(want)}; {b.word or op!r} reads"
+                            f"{'an' if side == 'upper' else 'a'} {side} bound must read {' or '.join(want)}; {b.word or op!r} reads"
                             f" {op}"
                         ),
                     )

@@ -1,0 +1,150 @@
+"""The reference engine: exact boundaries, accounting of every input row, flags."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vbp_rules import FactSet, NaiveDatetimeError, PackValidationError, evaluate, load_pack
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def orders(n: int, responded: int) -> list[dict[str, object]]:
+    sent = datetime(2024, 10, 8, 9, 0, tzinfo=SH)
+    return [
+        {
+            "id": f"o{i}",
+            "institution_id": "h1",
+            "enterprise_id": "e1",
+            "product_id": "p1",
+            "sent_at": sent.isoformat(),
+            "responded_at": (sent + timedelta(hours=1)).isoformat() if i < responded else None,
+            "ordered_quantity": 1,
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("n", "responded", "outcome"),
+    [(20, 19, "compliant"), (200, 189, "breach"), (200, 191, "compliant"), (100, 94, "breach")],
+)
+def test_response_rate_boundary_is_exact(n: int, responded: int, outcome: str) -> None:
+    ev = evaluate(
+        load_pack("jiangxi-2024"), {"orders": orders(n, responded)}, as_of=date(2024, 12, 31)
+    )
+    (finding,) = ev.by_rule("product-order-response-rate")
+    assert finding.outcome == outcome
+    assert str(finding.period) == "2024-10"
+
+
+def test_naive_as_of_is_rejected() -> None:
+    with pytest.raises(NaiveDatetimeError):
+        evaluate(load_pack("jiangxi-2024"), {}, as_of=datetime(2024, 12, 31))  # noqa: DTZ001
+
+
+def test_unknown_interpretation_is_rejected() -> None:
+    with pytest.raises(PackValidationError, match="no interpretation 'nope'"):
+        evaluate(
+            load_pack("jiangxi-2024"), {}, as_of=date(2024, 12, 31), interpretations={"nope": "x"}
+        )
+
+
+def test_unspecified_parameter_is_not_configured_until_set() -> None:
+    complaints = [
+        {
+            "id": f"c{i}",
+            "institution_id": "h1",
+            "enterprise_id": "e1",
+            "product_id": "p1",
+            "raised_at": "2024-10-08T09:00:00+08:00",
+        }
+        for i in range(3)
+    ]
+    pack = load_pack("jiangxi-2024")
+    ev = evaluate(pack, {"complaints": complaints}, as_of=date(2024, 12, 31))
+    assert {s.reason for s in ev.skips if s.rule_id == "product-complaints-concentrated"} == {
+        "not_configured"
+    }
+    ev = evaluate(
+        pack.with_overrides({"complaint_concentration": 3}),
+        {"complaints": complaints},
+        as_of=date(2024, 12, 31),
+    )
+    (finding,) = ev.by_rule("product-complaints-concentrated")
+    assert finding.outcome == "breach"
+
+
+def test_deadline_across_national_day_make_up_weekend() -> None:
+    complaint = {
+        "id": "c1",
+        "institution_id": "h1",
+        "enterprise_id": "e1",
+        "raised_at": "2024-09-27T15:30:00+08:00",
+        "replied_at": "2024-10-01T00:00:00+08:00",
+    }
+    ev = evaluate(load_pack("jiangxi-2024"), {"complaints": [complaint]}, as_of=date(2024, 12, 31))
+    (finding,) = ev.by_rule("complaint-reply")
+    assert finding.outcome == "compliant"
+    assert finding.value("due") == datetime(2024, 10, 1, tzinfo=SH)
+
+
+_row = st.fixed_dictionaries(
+    {
+        "ordered": st.integers(min_value=-1, max_value=5),
+        "delivered": st.integers(min_value=0, max_value=6),
+        "naive": st.booleans(),
+        "responded_hours": st.none() | st.integers(min_value=0, max_value=100),
+        "day": st.integers(min_value=0, max_value=120),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(_row, max_size=25))
+def test_every_input_row_is_accounted_for(rows: list[dict[str, object]]) -> None:
+    base = datetime(2024, 9, 1, 9, 0, tzinfo=SH)
+    records = []
+    for i, r in enumerate(rows):
+        sent = base + timedelta(days=int(r["day"]))  # type: ignore[call-overload]
+        sent_text = sent.replace(tzinfo=None).isoformat() if r["naive"] else sent.isoformat()
+        hours = r["responded_hours"]
+        records.append(
+            {
+                "id": f"o{i % 20}",  # some duplicate ids
+                "institution_id": "h1",
+                "enterprise_id": f"e{i % 3}",
+                "product_id": "p1",
+                "sent_at": sent_text,
+                "responded_at": None
+                if hours is None
+                else (sent + timedelta(hours=int(hours))).isoformat(),  # type: ignore[call-overload]
+                "ordered_quantity": r["ordered"],
+                "delivered_quantity": r["delivered"],
+            }
+        )
+    facts = FactSet.from_records({"orders": records})
+    ev = evaluate(load_pack("jiangxi-2024"), facts, as_of=date(2025, 3, 31))
+    accepted = {("orders", o.id) for o in facts.orders}
+    assert len(accepted) + len(ev.rejects) == len(records)
+    assert accepted <= ev.accounted_rows()
+
+
+def test_results_do_not_depend_on_fact_order() -> None:
+    rows = orders(30, 27)
+    pack = load_pack("jiangxi-2024")
+    a = evaluate(pack, {"orders": rows}, as_of=date(2024, 12, 31))
+    b = evaluate(pack, {"orders": list(reversed(rows))}, as_of=date(2024, 12, 31))
+    assert [f.to_dict() for f in a.findings] == [f.to_dict() for f in b.findings]
+
+
+def test_evaluation_serialises() -> None:
+    ev = evaluate(load_pack("jiangxi-2024"), {"orders": orders(10, 5)}, as_of=date(2024, 12, 31))
+    text = ev.to_json()
+    assert '"order_response_rate": "1/2"' in text
+    assert "product-order-response-rate" in ev.breaches()[0].explain() or ev.breaches()
