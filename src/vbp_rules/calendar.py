@@ -422,7 +422,7 @@ class WorkCalendar:
         tz: str = "Asia/Shanghai",
         schedules: Iterable[YearSchedule | str | os.PathLike[str]] = (),
     ) -> WorkCalendar:
-        """The mainland-China calendar (cached: repeated calls return the same object).
+        """The mainland-China calendar (cached: calls without schedules share one object).
 
         Args:
             tz: the zone in which instants are turned into calendar days.
