@@ -314,4 +314,4 @@ def _short(v: object) -> str:
 def schema_command(kind: Annotated[SchemaKind, typer.Argument(help="pack or facts")]) -> None:
     """Print the JSON Schema of pack files or fact documents."""
     schema = pack_json_schema() if kind is SchemaKind.pack else facts_json_schema()
-    typer.echo(json.dumps(schema, ensure_ascii=False, indent=2, default=str))
+    typer.echo(json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True, default=str))
