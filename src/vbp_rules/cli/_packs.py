@@ -315,3 +315,48 @@ def schema_command(kind: Annotated[SchemaKind, typer.Argument(help="pack or fact
     """Print the JSON Schema of pack files or fact documents."""
     schema = pack_json_schema() if kind is SchemaKind.pack else facts_json_schema()
     typer.echo(json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+
+
+@app.command("compare")
+def compare_command(
+    packs: Annotated[list[str], typer.Argument(help="Two or more pack ids or paths.")],
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table, json or csv.")
+    ] = OutputFormat.table,
+    only_shared: Annotated[
+        bool, typer.Option("--shared", help="Only rows several packs share.")
+    ] = False,
+) -> None:
+    """Compare packs side by side: thresholds, tiers, SLA windows and actions."""
+    from vbp_rules.compare import compare_packs, rows_to_records  # noqa: PLC0415
+
+    loaded = [load_pack(p) for p in packs]
+    rows = [r for r in compare_packs(loaded) if r.shared or not only_shared]
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
+        return
+    if fmt is OutputFormat.csv:
+        records = rows_to_records(rows)
+        buf = io.StringIO()
+        writer = csv.DictWriter(
+            buf,
+            fieldnames=["dimension", "key", "shared", *[p.id for p in loaded]],
+            lineterminator="\n",
+        )
+        writer.writeheader()
+        writer.writerows(records)
+        sys.stdout.write(buf.getvalue())
+        return
+    table = Table(title="pack comparison: " + " vs ".join(p.id for p in loaded), show_lines=True)
+    table.add_column("dimension")
+    table.add_column("key", overflow="fold")
+    for p in loaded:
+        table.add_column(p.id, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r.dimension,
+            r.key + (" *" if r.shared else ""),
+            *["\n".join(c) or "—" for _, c in r.cells],
+        )
+    console.print(table)
+    console.print("* shared by several packs", highlight=False)
