@@ -40,6 +40,7 @@ class RawRow(NamedTuple):
     line: int | None = None
     field_lines: Mapping[str, int] | None = None
     problem: str | None = None
+    problem_field: str | None = None
 
 
 class Reader(Protocol):
@@ -125,10 +126,13 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number")
 
 
+_DUPLICATE_KEY: Final = "the key appears more than once in the row"
+
+
 def _json_row(kind: str, value: object, row: int, line: int) -> RawRow:
     if isinstance(value, _DuplicateKeys):
-        dups = ", ".join(repr(k) for k in dict.fromkeys(value.duplicates))
-        return RawRow(kind, dict(value), row, line, problem=f"duplicate key {dups} in the row")
+        key = value.duplicates[0]
+        return RawRow(kind, dict(value), row, line, None, _DUPLICATE_KEY, key)
     return RawRow(kind, value, row, line)
 
 
@@ -306,13 +310,14 @@ class _FactConstructor(RoundTripConstructor):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.duplicates: dict[int, list[str]] = {}
+        self.duplicates: dict[int, list[tuple[str, int]]] = {}
 
     def check_mapping_key(
-        self, _node: Any, _key_node: Any, mapping: Any, key: Any, _value: Any
+        self, _node: Any, key_node: Any, mapping: Any, key: Any, _value: Any
     ) -> bool:
         if key in mapping:
-            self.duplicates.setdefault(id(mapping), []).append(str(key))
+            line = key_node.start_mark.line + 1
+            self.duplicates.setdefault(id(mapping), []).append((str(key), line))
             return False
         return True
 
@@ -358,7 +363,9 @@ def _yaml_line(node: Any, index: Any, *, key: bool = False) -> int | None:
     return int(line) + 1
 
 
-def _yaml_rows(kind: str, seq: Any, duplicates: Mapping[int, list[str]]) -> Iterator[RawRow]:
+def _yaml_rows(
+    kind: str, seq: Any, duplicates: Mapping[int, list[tuple[str, int]]]
+) -> Iterator[RawRow]:
     for index, item in enumerate(seq):
         line = _yaml_line(seq, index)
         if not isinstance(item, Mapping):
@@ -370,10 +377,12 @@ def _yaml_rows(kind: str, seq: Any, duplicates: Mapping[int, list[str]]) -> Iter
             if key_line is not None:
                 field_lines[str(key)] = key_line
         dups = duplicates.get(id(item))
-        problem = None
         if dups:
-            problem = f"duplicate key {', '.join(repr(k) for k in dict.fromkeys(dups))} in the row"
-        yield RawRow(kind, _plain(item), index + 1, line, field_lines, problem)
+            key, key_line = dups[0]
+            field_lines[key] = key_line
+            yield RawRow(kind, _plain(item), index + 1, line, field_lines, _DUPLICATE_KEY, key)
+        else:
+            yield RawRow(kind, _plain(item), index + 1, line, field_lines)
 
 
 def _read_yaml(path: Path, source: str, kind: str | None, *, explicit: bool) -> Iterator[RawRow]:
@@ -391,7 +400,7 @@ def _read_yaml(path: Path, source: str, kind: str | None, *, explicit: bool) -> 
         raise FactsError(f"{source}{at}: invalid YAML: {problem}") from None
     except YAMLError as exc:
         raise FactsError(f"{source}: invalid YAML: {exc}") from None
-    duplicates: dict[int, list[str]] = yaml.constructor.duplicates
+    duplicates: dict[int, list[tuple[str, int]]] = yaml.constructor.duplicates
     if doc is None:
         return
     if isinstance(doc, list):
@@ -402,7 +411,8 @@ def _read_yaml(path: Path, source: str, kind: str | None, *, explicit: bool) -> 
     if explicit:
         raise FactsError(f"{source}: kind= was given but the file holds a mapping of kinds")
     if duplicates.get(id(doc)):
-        raise FactsError(f"{source}: fact kind {duplicates[id(doc)][0]!r} appears twice")
+        name, dup_line = duplicates[id(doc)][0]
+        raise FactsError(f"{source}:{dup_line}: fact kind {name!r} appears twice")
     for key, rows in doc.items():
         line = _yaml_line(doc, key, key=True)
         where = f"{source}:{line}" if line else source

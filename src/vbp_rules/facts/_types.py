@@ -303,6 +303,7 @@ def _instant(value: object, info: ValidationInfo) -> datetime:
 Instant = Annotated[
     datetime,
     PlainValidator(_instant),
+    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 """A moment in time: an ISO 8601 timestamp or aware ``datetime``, converted to
@@ -336,6 +337,7 @@ def _day(value: object) -> date:
 Day = Annotated[
     date,
     PlainValidator(_day),
+    PlainSerializer(date.isoformat, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date"}),
 ]
 """A calendar date (``2024-03-01``). Naive midnight datetimes, as some frame libraries

@@ -308,7 +308,7 @@ class _Builder:
         model = FACT_KINDS[raw.kind]
         data = raw.data
         if raw.problem is not None:
-            self.reject(raw, source, None, raw.problem)
+            self.reject(raw, source, raw.problem_field, raw.problem)
         elif isinstance(data, model):
             self.accept(raw.kind, data, raw, source)
         elif isinstance(data, FactModel):

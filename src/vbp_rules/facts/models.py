@@ -8,7 +8,8 @@ Conventions shared by every kind:
 
 - ``id`` is a non-empty identifier, unique within its kind in one fact set.
 - A ``None`` value (JSON ``null``, an empty CSV cell) means "not given": the field's
-  default applies, or the row is rejected if the field is required.
+  default applies, or the row is rejected if the field is required. An unknown field
+  is rejected when it holds a value.
 - Quantities are non-negative ``int`` (:data:`Quantity`), money is a fen-exact
   :class:`~decimal.Decimal` (:data:`Money`), ratios are exact
   :class:`~fractions.Fraction` values in ``[0, 1]`` (:data:`Ratio`), instants are aware
@@ -122,12 +123,12 @@ class FactModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_nulls(cls, data: Any) -> Any:
-        # None means "not given": let defaults apply. Unknown keys stay, to be rejected.
+        # None means "not given": defaults apply, and a null under an unknown name says
+        # nothing (a CSV column nobody filled in), so it is not an error either.
         if isinstance(data, dict) and None not in data.values():
             return data  # the common case, kept fast
         if isinstance(data, Mapping):
-            fields = cls.model_fields
-            return {k: v for k, v in data.items() if v is not None or k not in fields}
+            return {k: v for k, v in data.items() if v is not None}
         return data
 
     @model_validator(mode="after")
