@@ -275,12 +275,15 @@ def is_aware(value: datetime) -> bool:
 
 def zone(tz: str | tzinfo) -> tzinfo:
     """A ``tzinfo`` from a zone name (or the ``tzinfo`` itself)."""
-    if isinstance(tz, tzinfo):
-        return tz
+    return tz if isinstance(tz, tzinfo) else zoneinfo(tz)
+
+
+def zoneinfo(name: str) -> ZoneInfo:
+    """The ``ZoneInfo`` of a zone name; CalendarError for an unknown one."""
     try:
-        return ZoneInfo(tz)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise CalendarError(f"unknown time zone {tz!r} (expected e.g. 'Asia/Shanghai')") from exc
+        raise CalendarError(f"unknown time zone {name!r} (expected e.g. 'Asia/Shanghai')") from exc
 
 
 def as_date(value: object, what: str = "date") -> date:

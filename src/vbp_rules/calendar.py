@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import ClassVar, Literal, TypeAlias
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -382,7 +383,7 @@ def _base_tables() -> _data.Tables:
 @functools.lru_cache(maxsize=16)
 def _china(tz: str) -> WorkCalendar:
     return WorkCalendar(
-        tz=_data.zone(tz), facts=_data.base_facts(), tables=_base_tables(), schedules={}
+        tz=_data.zoneinfo(tz), facts=_data.base_facts(), tables=_base_tables(), schedules={}
     )
 
 
@@ -398,7 +399,7 @@ class WorkCalendar:
     def __init__(
         self,
         *,
-        tz: tzinfo,
+        tz: ZoneInfo,
         facts: _data.Facts,
         tables: _data.Tables,
         schedules: Mapping[int, YearSchedule],
@@ -514,8 +515,8 @@ class WorkCalendar:
     # ---------------------------------------------------------------- properties
 
     @property
-    def tz(self) -> tzinfo:
-        """The zone in which instants become calendar days (a ``ZoneInfo``).
+    def tz(self) -> ZoneInfo:
+        """The zone in which instants become calendar days.
 
         >>> str(WorkCalendar.china().tz)
         'Asia/Shanghai'
