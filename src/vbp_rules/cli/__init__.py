@@ -39,15 +39,20 @@ def _root(
     """Evaluate Chinese VBP (集采) policy packs against procurement facts."""
 
 
-def _register() -> None:
-    # Command groups are imported here so that each one stays in its own module.
-    from vbp_rules.cli import _calendar  # noqa: F401, PLC0415
+#: Command-group modules, each registering itself on :data:`app` when imported.
+COMMAND_MODULES = ("_calendar", "_packs", "_authoring", "_analysis")
 
-    try:  # the packs commands arrive with the packs subpackage
-        from vbp_rules.cli import _packs  # noqa: F401, PLC0415
-    except ModuleNotFoundError as exc:  # pragma: no cover - transitional
-        if exc.name != "vbp_rules.cli._packs":
-            raise
+
+def _register() -> None:
+    import importlib  # noqa: PLC0415
+
+    for name in COMMAND_MODULES:
+        full = f"vbp_rules.cli.{name}"
+        try:
+            importlib.import_module(full)
+        except ModuleNotFoundError as exc:  # a group whose module is not shipped yet
+            if exc.name != full:
+                raise
 
 
 def main(argv: list[str] | None = None) -> int:
