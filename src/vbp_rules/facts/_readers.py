@@ -14,7 +14,7 @@ import difflib
 import importlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final, NamedTuple, Protocol
@@ -24,6 +24,7 @@ from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.scalarbool import ScalarBoolean
 
 from vbp_rules.errors import FactsError
 from vbp_rules.facts.models import FACT_KINDS
@@ -36,7 +37,7 @@ class RawRow(NamedTuple):
 
     kind: str
     data: object
-    row: int
+    row: int | None
     line: int | None = None
     field_lines: Mapping[str, int] | None = None
     problem: str | None = None
@@ -54,7 +55,7 @@ class Reader(Protocol):
 _SCHEMA_KEY: Final = "$schema"
 
 
-def did_you_mean(name: str, choices: Iterator[str] | list[str] | Mapping[str, object]) -> str:
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest choice, or ``""``."""
     close = difflib.get_close_matches(name, list(choices), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
@@ -342,7 +343,7 @@ def _plain(value: Any) -> Any:
     """Turn ruamel's scalar and container subclasses into plain Python values."""
     if value is None or type(value) in (str, int, bool, Decimal):
         return value
-    if isinstance(value, bool) or type(value).__name__ == "ScalarBoolean":
+    if isinstance(value, bool | ScalarBoolean):  # ScalarBoolean is an int subclass
         return bool(value)
     if isinstance(value, int):
         return int(value)

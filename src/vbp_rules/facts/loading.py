@@ -302,7 +302,7 @@ class _Builder:
             origins = facts._origins.get(kind, {})
             for fact in getattr(facts, kind):
                 source, row = origins.get(fact.id, (PYTHON_SOURCE, None))
-                self.accept(kind, fact, RawRow(kind, fact, row or 0), source)
+                self.accept(kind, fact, RawRow(kind, fact, row), source)
 
     def add_raw(self, raw: RawRow, source: str) -> None:
         model = FACT_KINDS[raw.kind]
@@ -331,12 +331,16 @@ class _Builder:
         first = seen.get(fact.id)
         if first is not None:
             first_source, first_row = first
-            where = f"row {first_row}" if first_row else ""
-            if first_source != source:
-                where = f"{first_source} {where}".rstrip()
-            self.reject(raw, source, "id", f"duplicate id {fact.id!r}, first seen at {where}")
+            where = [first_source] if first_source != source else []
+            where += [f"row {first_row}"] if first_row is not None else []
+            self.reject(
+                raw,
+                source,
+                "id",
+                f"duplicate id {fact.id!r}, first seen at {' '.join(where) or 'an earlier row'}",
+            )
             return
-        seen[fact.id] = (source, raw.row or None)
+        seen[fact.id] = (source, raw.row)
         self.facts[kind].append(fact)
 
     def reject(self, raw: RawRow, source: str, field: str | None, reason: str) -> None:
@@ -344,7 +348,6 @@ class _Builder:
         if isinstance(data, FactModel):
             data = data.model_dump()
         mapping = dict(data) if isinstance(data, Mapping) else None
-        row_id = mapping.get("id") if mapping is not None else None
         line = raw.line
         if field is not None and raw.field_lines is not None:
             line = raw.field_lines.get(field, line)
@@ -352,11 +355,9 @@ class _Builder:
             RejectedInput(
                 source=source,
                 kind=raw.kind,
-                row=raw.row or None,
+                row=raw.row,
                 line=line,
-                row_id=str(row_id).strip() or None
-                if isinstance(row_id, str | int) and not isinstance(row_id, bool)
-                else None,
+                row_id=_row_id(mapping),
                 field=field,
                 reason=reason,
                 raw=mapping,
@@ -371,6 +372,13 @@ class _Builder:
         )
         object.__setattr__(facts, "_origins", self.origins)
         return facts
+
+
+def _row_id(row: Mapping[str, object] | None) -> str | None:
+    value = row.get("id") if row is not None else None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value).strip() or None
+    return None
 
 
 def _show(value: object) -> str:
