@@ -23,7 +23,12 @@ EXAMPLE = ROOT / "examples" / PACK_ID
 
 #: Cases that record a known engine or pack defect: test_id -> reason. They run as strict
 #: xfail, so fixing the defect turns them into a failure here until the entry is removed.
-KNOWN_DEFECTS: dict[str, str] = {}
+KNOWN_DEFECTS: dict[str, str] = {
+    "jiangxi-2024/monthly-checks::batch-ratio-looser-than-30-percent": (
+        "一（五） reads 超过30%或超过执行文件规定比例 (either bound); the pack's per_batch "
+        "override replaces 30% with a looser batch ratio, so 35% passes under a 40% batch"
+    ),
+}
 
 PACK = load_pack(PACK_ID)
 CASES = collect_pack_tests(PACK)
