@@ -7,7 +7,6 @@ import io
 import json
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -551,10 +550,9 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 30)]
     path = _write(tmp_path, "facts.yaml", "\n".join(lines) + "\n")
-    start = time.perf_counter()
+    # refused at the first alias, before anything is expanded (timing lives in bench/)
     with pytest.raises(FactsError, match="aliases"):
         load_facts(path)
-    assert time.perf_counter() - start < 1
 
 
 def test_yaml_anchor_without_alias_is_fine(tmp_path: Path) -> None:
@@ -848,7 +846,7 @@ def test_every_row_is_accepted_or_rejected(
 
 
 @pytest.mark.slow
-def test_loading_100k_orders_takes_seconds(tmp_path: Path) -> None:
+def test_loading_100k_orders(tmp_path: Path) -> None:
     rows = [order(i, institution_id=f"h-{i % 500}") for i in range(100_000)]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
@@ -856,8 +854,6 @@ def test_loading_100k_orders_takes_seconds(tmp_path: Path) -> None:
     writer.writerows(rows)
     path = tmp_path / "orders.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
-    start = time.perf_counter()
-    facts = load_facts(path)
-    elapsed = time.perf_counter() - start
+    facts = load_facts(path)  # speed is measured in bench/, never asserted in a test
     assert len(facts.orders) == 100_000
-    assert elapsed < 15, f"{elapsed:.1f} s"
+    assert not facts.rejects
