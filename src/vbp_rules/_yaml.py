@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
 
-__all__ = ["MAX_YAML_BYTES", "Located", "YamlError", "format_location", "read_yaml"]
+__all__ = [
+    "MAX_YAML_BYTES",
+    "ExactConstructor",
+    "Located",
+    "NoAliasComposer",
+    "YamlError",
+    "format_location",
+    "read_yaml",
+]
 
 MAX_YAML_BYTES = 4 * 1024 * 1024
 
@@ -32,6 +42,39 @@ class YamlError(Exception):
     def __init__(self, message: str, *, line: int | None = None) -> None:
         self.line = line
         super().__init__(message)
+
+
+class NoAliasComposer(Composer):
+    """Refuses aliases (``*name``, also in ``<<: *name``) as they are met: no alias bombs."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.parser.check_event(AliasEvent):
+            event = self.parser.peek_event()
+            raise ComposerError(
+                None,
+                None,
+                f"YAML aliases (*{event.anchor}) are not allowed: write the value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+class ExactConstructor(RoundTripConstructor):
+    """Round-trip constructor (keeps line numbers) that reads floats exactly.
+
+    A YAML float becomes the :class:`~decimal.Decimal` of its text (``0.95`` is exactly
+    0.95), never a binary float; ``.inf``/``.nan`` stay text so validation refuses them.
+    """
+
+    def construct_exact_float(self, node: Any) -> object:
+        text = str(self.construct_scalar(node))
+        try:
+            return Decimal(text.replace("_", ""))
+        except InvalidOperation:
+            return text
+
+
+ExactConstructor.add_constructor("tag:yaml.org,2002:float", ExactConstructor.construct_exact_float)
 
 
 def _plain(node: Any, path: tuple[str | int, ...], where: Located) -> Any:
@@ -62,14 +105,9 @@ def _plain(node: Any, path: tuple[str | int, ...], where: Located) -> Any:
         return items
     if isinstance(node, bool) or node is None:
         return node
-    if isinstance(node, float):
-        # YAML floats are read back exactly as the decimal the author wrote
-        # (the shortest repr round-trips the literal); never as binary floats.
-        text = repr(float(node))
-        if text in ("inf", "-inf", "nan"):
-            msg = f"non-finite number {text} is not allowed"
-            raise YamlError(msg)
-        return Decimal(text)
+    if isinstance(node, float):  # pragma: no cover - ExactConstructor makes no floats
+        msg = f"binary float {node!r} in YAML; numbers are read exactly"
+        raise YamlError(msg)
     if isinstance(node, int):
         return int(node)
     if isinstance(node, str):
@@ -105,12 +143,10 @@ def read_yaml(path: Path | str, *, text: str | None = None) -> tuple[Any, Locate
         raise YamlError(f"YAML text is limited to {MAX_YAML_BYTES} bytes")
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
+    yaml.Composer = NoAliasComposer
+    yaml.Constructor = ExactConstructor
+    yaml.max_depth = 64
     try:
-        for event in yaml.parse(text):
-            if isinstance(event, AliasEvent):
-                line = event.start_mark.line + 1 if event.start_mark else None
-                msg = "YAML aliases (*name) are not allowed: write the value out"
-                raise YamlError(msg, line=line)
         doc = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

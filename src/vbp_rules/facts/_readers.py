@@ -15,17 +15,15 @@ import importlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, NamedTuple, Protocol
 
 from ruamel.yaml import YAML
-from ruamel.yaml.composer import Composer, ComposerError
-from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.scalarbool import ScalarBoolean
 
+from vbp_rules._yaml import ExactConstructor, NoAliasComposer
 from vbp_rules.errors import FactsError
 from vbp_rules.facts.models import FACT_KINDS
 
@@ -286,23 +284,8 @@ def _read_jsonl(
 # --- YAML -----------------------------------------------------------------------------
 
 
-class _NoAliasComposer(Composer):
-    """Refuses aliases (``*name``, also in ``<<: *name``): no alias bombs in facts."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.parser.check_event(AliasEvent):
-            event = self.parser.peek_event()
-            raise ComposerError(
-                None,
-                None,
-                f"YAML aliases (*{event.anchor}) are not allowed in fact files",
-                event.start_mark,
-            )
-        return super().compose_node(parent, index)
-
-
-class _FactConstructor(RoundTripConstructor):
-    """Round-trip constructor (keeps line numbers) that keeps numbers and times exact.
+class _FactConstructor(ExactConstructor):
+    """The exact constructor, also keeping timestamps as text and recording duplicates.
 
     Floats become :class:`~decimal.Decimal` from their text, timestamps stay text (the
     models parse them, zone included), and duplicate keys are recorded per mapping
@@ -322,18 +305,10 @@ class _FactConstructor(RoundTripConstructor):
             return False
         return True
 
-    def construct_exact_float(self, node: Any) -> object:
-        text = str(self.construct_scalar(node))
-        try:
-            return Decimal(text.replace("_", ""))
-        except InvalidOperation:
-            return text  # .inf / .nan: left as text, so validation rejects it
-
     def construct_timestamp_text(self, node: Any) -> object:
         return str(self.construct_scalar(node))
 
 
-_FactConstructor.add_constructor("tag:yaml.org,2002:float", _FactConstructor.construct_exact_float)
 _FactConstructor.add_constructor(
     "tag:yaml.org,2002:timestamp", _FactConstructor.construct_timestamp_text
 )
@@ -389,7 +364,7 @@ def _yaml_rows(
 def _read_yaml(path: Path, source: str, kind: str | None, *, explicit: bool) -> Iterator[RawRow]:
     text = _read_text(path, source)
     yaml = YAML(typ="rt")
-    yaml.Composer = _NoAliasComposer
+    yaml.Composer = NoAliasComposer
     yaml.Constructor = _FactConstructor
     yaml.max_depth = 32
     try:
