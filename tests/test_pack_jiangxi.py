@@ -51,7 +51,7 @@ def test_there_are_cases() -> None:
 def test_pack_case(case: PackTestCase) -> None:
     result = run_pack_test(PACK, case)
     for problem in result.problems:
-        print(problem)  # noqa: T201 - shown by pytest on failure
+        print(problem)  # shown by pytest on failure
     assert result.problems == ()
 
 
@@ -71,14 +71,18 @@ def test_every_evaluable_rule_is_exercised() -> None:
 
 def test_runner_reports_a_wrong_expectation() -> None:
     """The cases are only worth something if a wrong expectation fails."""
-    case = next(c for c in CASES if c.test_id.endswith("report-change::decrease-and-increase-bounds"))
+    case = next(
+        c for c in CASES if c.test_id.endswith("report-change::decrease-and-increase-bounds")
+    )
     doc = dict(case.doc)
     expect = dict(doc["expect"])
     findings = [dict(f) for f in expect["findings"]]
     findings[0]["outcome"] = "breach"  # R-down20: exactly -20% is compliant
     expect["findings"] = findings
     doc["expect"] = expect
-    wrong = PackTestCase(pack_id=case.pack_id, file=case.file, index=case.index, name=case.name, doc=doc)
+    wrong = PackTestCase(
+        pack_id=case.pack_id, file=case.file, index=case.index, name=case.name, doc=doc
+    )
     problems = run_pack_test(PACK, wrong).problems
     assert len(problems) == 1
     assert "outcome: expected 'breach', got 'compliant'" in problems[0]
@@ -94,6 +98,49 @@ def test_unspecified_parameters_are_the_vague_words() -> None:
     ]
 
 
+def test_tier_overrides_must_stay_contiguous() -> None:
+    """The penalty-tier bounds the source leaves open must keep bar <= reduce <= 90%."""
+    from vbp_rules.errors import PackValidationError
+
+    ok = PACK.with_overrides({"supply_tier_bar_below": "60%", "supply_tier_reduce_below": "80%"})
+    assert ok.unspecified() == (
+        "complaint_concentration",
+        "long_unsigned_window",
+        "bulk_purchase_quantity",
+    )
+    with pytest.raises(PackValidationError, match="overlap"):
+        PACK.with_overrides({"supply_tier_bar_below": "85%", "supply_tier_reduce_below": "80%"})
+    with pytest.raises(PackValidationError):
+        PACK.with_overrides({"supply_tier_bar_below": "60%", "supply_tier_reduce_below": "95%"})
+
+
+#: Non-compliant findings of the example province at 2025-06-30, by rule and outcome; the
+#: story behind each is told in examples/jiangxi-2024/README.md.
+EXAMPLE_FINDINGS = {
+    ("agreement-signed-before-execution", "breach"): 2,
+    ("complaint-commitment-limit", "breach"): 1,
+    ("complaint-reply", "breach"): 2,
+    ("complaint-resolution", "breach"): 2,
+    ("complaint-unresolvable", "needs_review"): 1,
+    ("cycle-end-completion", "breach"): 2,
+    ("delayed-response-list-due", "determination"): 4,
+    ("enterprise-quarterly-timely-delivery", "breach"): 3,
+    ("enterprise-timely-delivery-streak", "breach"): 1,
+    ("hospital-entry-check", "breach"): 2,
+    ("monthly-non-selected-share", "breach"): 5,
+    ("monthly-purchase-progress", "breach"): 14,
+    ("monthly-substitutable-over-last-year", "breach"): 2,
+    ("non-selected-listing-price", "breach"): 2,
+    ("order-response-48h", "breach"): 4,
+    ("product-order-response-rate", "breach"): 1,
+    ("product-timely-delivery-rate", "breach"): 2,
+    ("publication-window", "breach"): 1,
+    ("report-change", "breach"): 3,
+    ("supply-score-incentive", "determination"): 12,
+    ("surplus-retention-eligibility", "determination"): 15,
+}
+
+
 @pytest.mark.skipif(not EXAMPLE.is_dir(), reason="example facts not present")
 def test_example_province_evaluates() -> None:
     from vbp_rules.engine.reference import evaluate
@@ -101,11 +148,45 @@ def test_example_province_evaluates() -> None:
 
     facts = load_facts(EXAMPLE)
     ev = evaluate(PACK, facts, as_of=date(2025, 6, 30))
-    breaches = [f for f in ev.findings if f.outcome == "breach"]
-    assert 10 <= len(breaches) <= 200
-    # the example's deliberately bad rows show up as rejects, nothing else is rejected
-    assert len(ev.rejects) == 2
-    # every input row is accounted for by a finding, a skip or a reject
-    accounted = ev.accounted_rows()
+    got = Counter((f.rule_id, f.outcome) for f in ev.findings if f.outcome != "compliant")
+    assert dict(got) == EXAMPLE_FINDINGS
+    # the two deliberately bad rows of orders.csv, and nothing else, are rejected
+    assert sorted((r.row_id, r.field) for r in ev.rejects) == [
+        ("O2410-BAD-NAIVE", "sent_at"),
+        ("O2501-BAD-OVER", "delivered_quantity"),
+    ]
+    # every accepted input row is accounted for by a finding or a skip
     rows = {(kind, row.id) for kind in facts.counts() for row in facts.rows(kind)}
-    assert rows <= accounted
+    assert rows <= ev.accounted_rows()
+    exempted = [s for s in ev.skips if s.reason == "exempted"]
+    assert [s.subject.as_dict()["institution_id"] for s in exempted if s.subject] == ["H-GZ1"]
+
+
+@pytest.mark.skipif(not EXAMPLE.is_dir(), reason="example facts not present")
+def test_example_with_configured_tiers() -> None:
+    from vbp_rules.engine.reference import evaluate
+    from vbp_rules.facts import load_facts
+
+    pack = PACK.with_overrides({"supply_tier_bar_below": "60%", "supply_tier_reduce_below": "80%"})
+    ev = evaluate(pack, load_facts(EXAMPLE), as_of=date(2025, 6, 30))
+    tiers = sorted(
+        (f.subject.as_dict()["enterprise_id"], str(f.period), f.tier)
+        for f in ev.by_rule("supply-score-penalty-tiers")
+        if f.outcome == "breach"
+    )
+    assert tiers == [
+        ("E-KY", "2024Q4", "risk-notice"),
+        ("E-KY", "2025Q1", "risk-notice"),
+        ("E-QL", "2024Q4", "risk-notice"),
+    ]
+
+
+@pytest.mark.skipif(not EXAMPLE.is_dir(), reason="example facts not present")
+def test_example_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from vbp_rules.cli import main
+
+    status = main(["evaluate", PACK_ID, str(EXAMPLE), "--as-of", "2025-06-30", "--format", "json"])
+    out = capsys.readouterr().out
+    assert status in (0, None)
+    assert '"rule": "publication-window"' in out
+    assert "Traceback" not in out
