@@ -23,12 +23,7 @@ EXAMPLE = ROOT / "examples" / PACK_ID
 
 #: Cases that record a known engine or pack defect: test_id -> reason. They run as strict
 #: xfail, so fixing the defect turns them into a failure here until the entry is removed.
-KNOWN_DEFECTS: dict[str, str] = {
-    "jiangxi-2024/monthly-checks::batch-ratio-looser-than-30-percent": (
-        "一（五） reads 超过30%或超过执行文件规定比例 (either bound); the pack's per_batch "
-        "override replaces 30% with a looser batch ratio, so 35% passes under a 40% batch"
-    ),
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 PACK = load_pack(PACK_ID)
 CASES = collect_pack_tests(PACK)
@@ -90,6 +85,7 @@ def test_runner_reports_a_wrong_expectation() -> None:
 
 def test_unspecified_parameters_are_the_vague_words() -> None:
     assert sorted(PACK.unspecified()) == [
+        "batch_non_selected_share_limit",
         "bulk_purchase_quantity",
         "complaint_concentration",
         "long_unsigned_window",
@@ -106,6 +102,7 @@ def test_tier_overrides_must_stay_contiguous() -> None:
     assert ok.unspecified() == (
         "complaint_concentration",
         "long_unsigned_window",
+        "batch_non_selected_share_limit",
         "bulk_purchase_quantity",
     )
     with pytest.raises(PackValidationError, match="overlap"):

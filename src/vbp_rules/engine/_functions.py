@@ -8,6 +8,7 @@ which calendar years a result touched, so findings that depend on a provisional 
 from __future__ import annotations
 
 import calendar as _stdcal
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
@@ -106,12 +107,34 @@ def _as_date(v: object, what: str) -> date:
     return v
 
 
+_SHARED = threading.local()
+
+
 @attrs.define(kw_only=True)
 class CalendarContext:
-    """Calendar functions bound to one calendar, recording the years they touched."""
+    """Calendar functions bound to one calendar, recording the years they touched.
+
+    :meth:`shared` gives one context per calendar and thread, so the function table (and
+    the expressions compiled against it) is built once, not on every evaluation.
+    """
 
     calendar: WorkCalendar
     years: set[int] = attrs.field(factory=set)
+    _table: dict[str, FunctionSpec] | None = attrs.field(default=None, repr=False)
+
+    @classmethod
+    def shared(cls, calendar: WorkCalendar) -> CalendarContext:
+        """This thread's context for ``calendar`` (touched years cleared)."""
+        cache: dict[int, CalendarContext] | None = getattr(_SHARED, "contexts", None)
+        if cache is None:
+            cache = {}
+            _SHARED.contexts = cache
+        ctx = cache.get(id(calendar))
+        if ctx is None or ctx.calendar is not calendar:
+            ctx = cls(calendar=calendar)
+            cache[id(calendar)] = ctx
+        ctx.reset()
+        return ctx
 
     def _touch(self, *days: date) -> None:
         for d in days:
@@ -148,7 +171,12 @@ class CalendarContext:
         return d.due
 
     def functions(self) -> dict[str, FunctionSpec]:
-        """The function table to pass to :meth:`Expression.evaluate`."""
+        """The function table to pass to :meth:`Expression.evaluate` (built once)."""
+        if self._table is None:
+            self._table = self._build()
+        return self._table
+
+    def _build(self) -> dict[str, FunctionSpec]:
         cal = self.calendar
 
         def wdb(a: object, b: object) -> int:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import attrs
 
 from vbp_rules.calendar import WorkCalendar, ensure_aware
-from vbp_rules.engine._functions import CalendarContext, split_aggregate
+from vbp_rules.engine._functions import CalendarContext
 from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
 from vbp_rules.expr import FunctionSpec, NotApplicable, format_value, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
@@ -194,7 +194,7 @@ class _Evaluator:
         self.calendar = calendar
         self.interpretations = interpretations
         self.out_of_force = out_of_force
-        self.ctx = CalendarContext(calendar=calendar)
+        self.ctx = CalendarContext.shared(calendar)
         self.functions: Mapping[str, FunctionSpec] = self.ctx.functions()
         self.findings: list[Finding] = []
         self.skips: list[Skip] = []
@@ -344,7 +344,7 @@ class _Evaluator:
         return out
 
     def _aggregate(self, source: str, envs: Sequence[Mapping[str, object]]) -> object:
-        fn, inner = split_aggregate(source)
+        fn, inner = self.pack.aggregate(source)
         if inner is None:
             return len(envs)
         vals = [inner.evaluate(e, functions=self.functions) for e in envs]
@@ -673,35 +673,7 @@ class _Evaluator:
                 bound=bound,
             )
         elif isinstance(rule, TiersRule):
-            metric = self.need(rule.metric.expr, env, rule.metric.name)
-            for tier in rule.tiers:
-                ok = True
-                for b in (tier.lower, tier.upper):
-                    if b is not None and not compare(
-                        metric, bound_operator(b), self.bound_value(b, env)
-                    ):
-                        ok = False
-                        break
-                if ok:
-                    values: dict[str, object] = {rule.metric.name: metric}
-                    for side, b in (("lower", tier.lower), ("upper", tier.upper)):
-                        if b is not None:
-                            values[f"tier_{side}"] = self.bound_value(b, env)
-                    label = tier.label.en if tier.label else ""
-                    self.emit(
-                        rule,
-                        unit,
-                        tier.outcome,
-                        values=values,
-                        actions=tier.actions,
-                        tier=tier.id,
-                        bound=tier.upper or tier.lower,
-                        label=label,
-                    )
-                    return
-            # the loader proves tiers exhaustive, so this cannot be reached
-            msg = f"no tier of {rule.id} holds for {metric}"  # pragma: no cover
-            raise AssertionError(msg)
+            self.tiers(rule, unit)
         elif isinstance(rule, ChangeBandRule):
             value = self.need(rule.value, env, "value")
             base = self.need(rule.baseline, env, "baseline")
@@ -752,6 +724,46 @@ class _Evaluator:
         else:  # pragma: no cover - every kind is dispatched above
             msg = f"rule kind {rule.kind} is not evaluated per unit"
             raise AssertionError(msg)
+
+    def tiers(self, rule: TiersRule, unit: _Unit) -> None:
+        env = unit.env
+        metric = self.need(rule.metric.expr, env, rule.metric.name)
+        unconfigured: _NotConfigured | None = None
+        for tier in rule.tiers:
+            # A tier whose own bounds are all configured decides on its own: tiers are
+            # contiguous, so a metric inside it is in no other tier, even while some
+            # other tier's bound is still unspecified in the source.
+            try:
+                ok = all(
+                    compare(metric, bound_operator(b), self.bound_value(b, env))
+                    for b in (tier.lower, tier.upper)
+                    if b is not None
+                )
+            except _NotConfigured as exc:
+                unconfigured = unconfigured or exc
+                continue
+            if ok:
+                values: dict[str, object] = {rule.metric.name: metric}
+                for side, b in (("lower", tier.lower), ("upper", tier.upper)):
+                    if b is not None:
+                        values[f"tier_{side}"] = self.bound_value(b, env)
+                label = tier.label.en if tier.label else ""
+                self.emit(
+                    rule,
+                    unit,
+                    tier.outcome,
+                    values=values,
+                    actions=tier.actions,
+                    tier=tier.id,
+                    bound=tier.upper or tier.lower,
+                    label=label,
+                )
+                return
+        if unconfigured is not None:
+            raise unconfigured
+        # the loader proves configured tiers exhaustive, so this cannot be reached
+        msg = f"no tier of {rule.id} holds for {metric}"  # pragma: no cover
+        raise AssertionError(msg)
 
     def deadline(self, rule: DeadlineRule, unit: _Unit) -> None:
         env = unit.env

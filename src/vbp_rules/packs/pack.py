@@ -34,6 +34,7 @@ class Pack:
     overrides: Mapping[str, object] = attrs.field(factory=dict)
     values: Mapping[str, object | None] = attrs.field(factory=dict)
     _exprs: dict[str, Expression] = attrs.field(factory=dict, repr=False)
+    _aggregates: dict[str, tuple[str, Expression | None]] = attrs.field(factory=dict, repr=False)
 
     # --- metadata -------------------------------------------------------------------
     @property
@@ -139,6 +140,16 @@ class Pack:
 
             found = parse_expression(source)
             self._exprs[source] = found
+        return found
+
+    def aggregate(self, source: str) -> tuple[str, Expression | None]:
+        """The (cached) aggregate function name and row expression of ``sum(x)`` etc."""
+        found = self._aggregates.get(source)
+        if found is None:
+            from vbp_rules.engine._functions import split_aggregate  # noqa: PLC0415
+
+            found = split_aggregate(source)
+            self._aggregates[source] = found
         return found
 
     # --- construction ---------------------------------------------------------------
