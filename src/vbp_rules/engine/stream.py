@@ -1059,12 +1059,12 @@ def replay(
         next_tick = events[0][0] + tick_every if (tick_every and events) else None
         ticked = False
         for at, event in events:
-            if not ticked and at > when:
-                monitor.tick(when)
-                ticked = True
             while next_tick is not None and next_tick < at and next_tick < when:
                 monitor.tick(next_tick)
                 next_tick += cast("timedelta", tick_every)
+            if not ticked and at > when:
+                monitor.tick(when)
+                ticked = True
             monitor.post(event)
         if not ticked:
             monitor.tick(when)
