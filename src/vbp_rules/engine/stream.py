@@ -28,6 +28,7 @@ when a monitor is created.
 from __future__ import annotations
 
 import heapq
+import inspect
 import json
 import re
 import uuid
@@ -147,8 +148,11 @@ STREAMED_KINDS: Final = ("orders", "complaints", "settlements", *_SPEC["period_c
 _CLOSED_KINDS: Final = frozenset(_SPEC["period_closed"].kinds)
 _CREATOR: Final = {k: s.name for s in _SPECS if s.create for k in s.kinds}
 _STAGE_RANK: Final = {s.name: i for i, s in enumerate(_SPECS)}
-_AS_OF: Final = re.compile(r"\bas_of\b")
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NEVER: Final = datetime.min.replace(tzinfo=UTC)
+#: Whether the reference evaluator takes the as-of day apart from the instant (a date
+#: as_of speaks for that day, although its instant is 00:00 of the next one).
+_TAKES_AS_OF_DAY: Final = "as_of_day" in inspect.signature(_Evaluator).parameters
 
 Notify = Callable[[Finding], object]
 
@@ -206,6 +210,8 @@ class _Plan:
     streak: bool
     immediate: bool  # decide on every change (else at the next tick or findings())
     as_of: bool  # some expression reads as_of: every tick re-decides every partition
+    reads: frozenset[str]  # every name the rule's text mentions (a safe over-estimate)
+    key_fields: tuple[str, ...] | None  # plain group_by fields, or None for expressions
     members: dict[Hashable, dict[str, None]] = attrs.field(factory=dict)
     row_key: dict[str, Hashable] = attrs.field(factory=dict)
 
@@ -236,47 +242,53 @@ class _View:
         return ()
 
 
-def _mentions_as_of(rule: Rule) -> bool:
-    return bool(_AS_OF.search(json.dumps(rule.model_dump(mode="json"), ensure_ascii=False)))
+def _names(rule: Rule) -> frozenset[str]:
+    """Every identifier in the rule's text: a superset of the row fields it reads."""
+    text = json.dumps(rule.model_dump(mode="json"), ensure_ascii=False)
+    return frozenset(_NAME.findall(text))
 
 
 def _sid(key: str, partitions: int) -> str:
     return f"p{zlib.crc32(key.encode()) % partitions}"
 
 
+def _lifecycles() -> list[tuple[_EventSpec, str]]:
+    """Every (event kind, fact kind) pair: one durable-rules event type each."""
+    return [(spec, kind) for spec in _SPECS for kind in spec.kinds]
+
+
 def _ruleset(actions: Mapping[str, Callable[..., Any]]) -> dict[str, Any]:
     """durable-rules rules of the subject lifecycles (names must match ``actions``).
 
-    Every subject is a fact ``{t: subject, k: "<kind>/<id>"}``; a recorded stage a fact
-    ``{t: done, s: <event>, k}``; an event ``{t: <event>, k, n}`` (``n`` finds its payload).
+    For an event kind ``E`` over fact kind ``K``: a subject is a fact ``{t: K, k: id}``;
+    a recorded stage a fact ``{t: "E:K.done", k}``; an event ``{t: "E:K", k, n}``
+    (``n`` finds its payload). Types per kind keep each fact out of the other kinds'
+    join nodes.
     """
-    subject = {"t": "subject"}
     rules: dict[str, Any] = {}
-    for spec in _SPECS:
-        ev = {"t": spec.name}
+    for spec, kind in _lifecycles():
+        name = f"{spec.name}:{kind}"
+        ev = {"t": name}
+        subject = {"t": kind}
         same_key = {"k": {"e": "k"}}
         if spec.create:
-            rules[spec.name] = {
-                "all": [{"e": ev}, {"x$not": {"$and": [subject, same_key]}}],
-            }
-            rules[f"{spec.name}.duplicate"] = {
+            rules[name] = {"all": [{"e": ev}, {"x$not": {"$and": [subject, same_key]}}]}
+            rules[f"{name}.duplicate"] = {
                 "all": [{"f": subject}, {"e": {"$and": [ev, {"k": {"f": "k"}}]}}],
             }
         else:
-            rules[spec.name] = {
+            done = {"t": f"{name}.done"}
+            rules[name] = {
                 "all": [
                     {"f": subject},
                     {"e": {"$and": [ev, {"k": {"f": "k"}}]}},
-                    {"x$not": {"$and": [{"t": "done"}, {"s": spec.name}, same_key]}},
+                    {"x$not": {"$and": [done, same_key]}},
                 ],
             }
-            rules[f"{spec.name}.repeated"] = {
-                "all": [
-                    {"d": {"$and": [{"t": "done"}, {"s": spec.name}]}},
-                    {"e": {"$and": [ev, {"k": {"d": "k"}}]}},
-                ],
+            rules[f"{name}.repeated"] = {
+                "all": [{"d": done}, {"e": {"$and": [ev, {"k": {"d": "k"}}]}}],
             }
-            rules[f"{spec.name}.unknown"] = {
+            rules[f"{name}.unknown"] = {
                 "all": [{"e": ev}, {"x$not": {"$and": [subject, same_key]}}],
             }
     assert set(rules) == set(actions)  # noqa: S101 - both built from _SPECS
@@ -339,15 +351,10 @@ class Monitor:
         self.on_finding = on_finding
         self._partitions = partitions
         self._view = _View(tuple(batches))
-        self._ev = _Evaluator(
-            pack,
-            cast("FactSet", self._view),
-            as_of=_NEVER,
-            calendar=self.calendar,
-            interpretations=self.interpretations,
-            out_of_force=out_of_force,
-        )
+        self._out_of_force: OutOfForcePolicy = out_of_force
+        self._ev = self._evaluator(_NEVER, None)
         self._now: datetime | None = None
+        self._day: date | None = None
         self._rows: dict[str, dict[str, FactModel]] = {k: {} for k in STREAMED_KINDS}
         self._rejects: list[RejectedInput] = []
         self._seq = 0
@@ -364,13 +371,14 @@ class Monitor:
         self._plan_rules(pack)
         self.name = f"vbp_rules.stream.{pack.id}.{uuid.uuid4().hex}"
         actions: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]] | None]] = {}
-        for spec in _SPECS:
-            actions[spec.name] = self._make_accept(spec)
+        for spec, kind in _lifecycles():
+            name = f"{spec.name}:{kind}"
+            actions[name] = self._make_accept(spec, kind)
             if spec.create:
-                actions[f"{spec.name}.duplicate"] = self._make_refuse(spec, "duplicate")
+                actions[f"{name}.duplicate"] = self._make_refuse(spec, "duplicate")
             else:
-                actions[f"{spec.name}.repeated"] = self._make_refuse(spec, "repeated")
-                actions[f"{spec.name}.unknown"] = self._make_refuse(spec, "unknown")
+                actions[f"{name}.repeated"] = self._make_refuse(spec, "repeated")
+                actions[f"{name}.unknown"] = self._make_refuse(spec, "unknown")
         try:
             self._driver = RulesetDriver(self.name, _ruleset(actions), actions)
         except ModuleNotFoundError as exc:
@@ -416,6 +424,10 @@ class Monitor:
                 continue
             streak = isinstance(rule, StreakRule)
             grouped = streak or bool(rule.group_by or rule.period)
+            reads = _names(rule)
+            plain = all(isinstance(g, str) for g in rule.group_by or [])
+            fields = FACT_KINDS[rule.over].model_fields
+            key_fields = tuple(cast("list[str]", rule.group_by or []))
             plan = _Plan(
                 index=len(self._plans),
                 rule=rule,
@@ -423,7 +435,9 @@ class Monitor:
                 grouped=grouped,
                 streak=streak,
                 immediate=not grouped or rule.over in _CLOSED_KINDS,
-                as_of=_mentions_as_of(rule),
+                as_of="as_of" in reads,
+                reads=reads,
+                key_fields=key_fields if plain and all(f in fields for f in key_fields) else None,
             )
             self._plans.append(plan)
             self._by_kind[rule.over].append(plan)
@@ -571,14 +585,18 @@ class Monitor:
                 return self._reject(
                     n, event, "required, but missing or empty", kind=kind, field="at"
                 )
-        key = f"{kind}/{row_id}"
         self._payloads[n] = (spec, kind, row_id, event, made)
-        took = self._driver.post(_sid(key, self._partitions), {"t": spec.name, "k": key, "n": n})
+        sid = _sid(f"{kind}/{row_id}", self._partitions)
+        took = self._driver.post(sid, {"t": f"{spec.name}:{kind}", "k": row_id, "n": n})
         if not took:  # pragma: no cover - every event kind has rules
             return self._reject(n, event, "no durable-rules rule took the event", kind=kind)
         return not (self._rejects and self._rejects[-1].row == n)
 
-    def _make_accept(self, spec: _EventSpec) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+    def _make_accept(
+        self, spec: _EventSpec, kind_: str
+    ) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+        done = f"{spec.name}:{kind_}.done"
+
         def accept(matched: dict[str, Any]) -> list[dict[str, Any]]:
             n = int(matched["e"]["n"])
             _, kind, row_id, event, made = self._payloads[n]
@@ -587,7 +605,7 @@ class Monitor:
                 assert made is not None  # noqa: S101 - validated before posting
                 self._rows[kind][row_id] = made
                 self._changed(kind, made)
-                return [{"t": "subject", "k": key}]
+                return [{"t": kind, "k": key}]
             row = self._rows[kind].get(row_id)
             if row is None:  # pragma: no cover - durable-rules joined it with its subject
                 self._reject(n, event, f"unknown {kind} id {row_id!r}", kind=kind, field="id")
@@ -606,8 +624,8 @@ class Monitor:
                 self._reject(n, event, reason, kind=kind, field=field)
                 return []
             self._rows[kind][row_id] = new
-            self._changed(kind, new)
-            return [{"t": "done", "s": spec.name, "k": key}]
+            self._changed(kind, new, frozenset(update))
+            return [{"t": done, "k": key}]
 
         return accept
 
@@ -699,9 +717,10 @@ class Monitor:
                 field="now",
             )
             return ()
-        before = self._now
-        self._set_now(when)
-        if before is None or self._in_force(before) != self._in_force(when):
+        before = self._day
+        day = now if not isinstance(now, datetime) else self.calendar.local_date(when)
+        self._set_now(when, day)
+        if before is None or self._in_force(before) != self._in_force(day):
             for key in self._results:
                 self._dirty[key] = None
         for plan in self._plans:
@@ -721,44 +740,70 @@ class Monitor:
         self._announce()
         return arose
 
-    def _in_force(self, when: datetime) -> bool:
-        return self.pack.in_force_on(self.calendar.local_date(when))
+    def _evaluator(self, when: datetime, day: date | None) -> _Evaluator:
+        """A reference-engine evaluator for one clock reading (rows come from the view)."""
+        extra: dict[str, Any] = {}
+        if day is not None and _TAKES_AS_OF_DAY:
+            extra["as_of_day"] = day
+        return _Evaluator(
+            self.pack,
+            cast("FactSet", self._view),
+            as_of=when,
+            calendar=self.calendar,
+            interpretations=self.interpretations,
+            out_of_force=self._out_of_force,
+            **extra,
+        )
 
-    def _set_now(self, when: datetime) -> None:
+    def _in_force(self, day: date) -> bool:
+        return self.pack.in_force_on(day)
+
+    def _set_now(self, when: datetime, day: date) -> None:
         self._now = when
-        self._ev.as_of = when
-        self._ev.base_env["as_of"] = when
+        self._day = day
+        self._ev = self._evaluator(when, day)
 
     # -- deciding ----------------------------------------------------------------------
     def _partition_key(self, plan: _Plan, row: FactModel) -> Hashable | None:
+        """The partition of ``row`` for ``plan``: the reference engine's group key."""
         if not plan.grouped:
             return row.id
         rule = plan.rule
-        ev = self._ev
-        env = ev._row_env(row)
-        values: list[object] = []
-        try:
-            for g in rule.group_by or []:
-                if isinstance(g, str):
-                    values.append(env.get(g))
-                else:
-                    values.extend(ev.ev(src, env) for src in g.values())
-        except (NotApplicable, VbpRulesError):
-            return ("?",)  # decided with the rows the reference engine would also fail on
+        values: list[object]
+        data = row.__dict__
+        if plan.key_fields is not None:  # plain fields of the row (the common case)
+            values = [data[g] for g in plan.key_fields]
+            env: Mapping[str, object] = data
+        else:
+            ev = self._ev
+            env = ev._row_env(row)
+            values = []
+            try:
+                for g in rule.group_by or []:
+                    if isinstance(g, str):
+                        values.append(env.get(g))
+                    else:
+                        values.extend(ev.ev(src, env) for src in g.values())
+            except (NotApplicable, VbpRulesError):
+                return ("?",)  # decided with the rows the reference would also fail on
         if rule.period is not None:
             raw = env.get(rule.period.field)
             if raw is None:
                 return None
-            day = self.calendar.local_date(raw) if isinstance(raw, datetime) else raw
+            day = raw.astimezone(self.calendar.tz).date() if isinstance(raw, datetime) else raw
             if not plan.streak and isinstance(day, date):
                 values.append(_period_of(day, rule.period.unit).start)
-        try:
-            return tuple(values)
-        except TypeError:  # pragma: no cover - unhashable group values
-            return ("?",)
+        return tuple(values)
 
-    def _changed(self, kind: str, row: FactModel) -> None:
+    def _changed(self, kind: str, row: FactModel, fields: frozenset[str] | None = None) -> None:
+        """Re-partition a new or updated row; mark what it touches for a decision.
+
+        ``fields``: the fields an update changed (None for a new row). A rule whose text
+        names none of them cannot decide differently, so it is left alone.
+        """
         for plan in self._by_kind[kind]:
+            if fields is not None and plan.reads.isdisjoint(fields):
+                continue
             new = self._partition_key(plan, row)
             old = plan.row_key.get(row.id)
             if old is not None and old != new:
@@ -1063,11 +1108,11 @@ def replay(
                 monitor.tick(next_tick)
                 next_tick += cast("timedelta", tick_every)
             if not ticked and at > when:
-                monitor.tick(when)
+                monitor.tick(as_of)
                 ticked = True
             monitor.post(event)
         if not ticked:
-            monitor.tick(when)
+            monitor.tick(as_of)
         findings = monitor.findings()
         skips = list(monitor.skips())
         stream_rejects = monitor.rejects
