@@ -6,6 +6,10 @@ for it (and only by the checks that should see it); every shipped pack passes.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -297,3 +301,90 @@ def test_strategy_shuffled_rows_give_the_same_finding(
     case = boundary_cases(JIANGXI, rules=["product-order-response-rate"])[1]
     ev = evaluate(JIANGXI, records, as_of=case.as_of)
     assert [f.outcome for f in ev.by_rule(case.rule_id)] == [case.expected_outcome]
+
+
+# ------------------------------------------------------------------ the pytest plugin
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pytest(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "vbp_rules.testing.plugin",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--rootdir",
+            str(cwd),
+            "-c",
+            os.devnull,
+            *args,
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def _pack_with_tests(tmp_path: Path, outcome: str) -> Path:
+    folder = tmp_path / "packs" / "wrong-bound-word"
+    shutil.copytree(BAD / "wrong-bound-word", folder)
+    (folder / "tests").mkdir()
+    (folder / "tests" / "floor.yaml").write_text(
+        "cases:\n"
+        "  - name: exactly-90-percent\n"
+        "    as_of: 2024-12-31\n"
+        "    facts:\n"
+        "      enterprise_period_stats:\n"
+        "        - {id: s1, enterprise_id: E1, period_start: 2024-07-01, period_end: 2024-07-31,\n"
+        "           orders: 10, responded_orders: 10, timely_delivered_orders: 9}\n"
+        "    expect:\n"
+        "      findings:\n"
+        f"        - {{rule: delivery-floor, subject: {{enterprise_id: E1}}, outcome: {outcome}}}\n",
+        encoding="utf-8",
+    )
+    return folder.parent
+
+
+def test_plugin_collects_nothing_unless_asked(tmp_path: Path) -> None:
+    packs = _pack_with_tests(tmp_path, "breach")
+    run = _pytest(str(packs), "--co", cwd=tmp_path)
+    assert "no tests collected" in run.stdout + run.stderr
+
+
+def test_plugin_runs_a_packs_yaml_cases(tmp_path: Path) -> None:
+    packs = _pack_with_tests(tmp_path, "breach")  # 以下 includes 90%: a breach
+    run = _pytest("--vbp-packs", str(packs), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout
+    assert "1 passed" in run.stdout
+
+
+def test_plugin_failure_shows_expected_actual_and_citation(tmp_path: Path) -> None:
+    packs = _pack_with_tests(tmp_path, "compliant")
+    run = _pytest("--vbp-packs", str(packs), cwd=tmp_path)
+    assert run.returncode == 1
+    out = run.stdout
+    assert "floor.yaml::exactly-90-percent" in out
+    assert "outcome: expected 'compliant', got 'breach'" in out
+    assert (
+        "expected:\n  delivery-floor: {'subject': {'enterprise_id': 'E1'}, 'outcome': 'compliant'}"
+        in out
+    )
+    assert "actual:\n  delivery-floor: breach enterprise_id=E1 2024Q3" in out
+    assert "delivery-floor — 某医保发〔2024〕1号 二（一）: 配送率低于90%的，予以约谈。" in out
+
+
+@pytest.mark.slow
+def test_plugin_runs_every_shipped_pack() -> None:
+    run = _pytest("--vbp-packs", str(ROOT / "policy_packs"), cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert " passed" in run.stdout
