@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+import attrs
 import narwhals as nw
 
 from vbp_rules.calendar import WorkCalendar
@@ -47,7 +48,7 @@ from vbp_rules.findings import Evaluation, Period, Subject, sort_findings
 from vbp_rules.packs.model import Rule
 from vbp_rules.packs.pack import Pack
 
-__all__ = ["FactsInput", "evaluate_frame", "to_fact_set"]
+__all__ = ["FactsInput", "Prepared", "evaluate_frame", "prepare", "to_fact_set"]
 
 FactsInput = FactSet | Mapping[str, Any]
 """A FactSet, or ``{kind: frame | path | rows}`` (frames of any narwhals backend)."""
@@ -112,6 +113,8 @@ class _FrameEvaluator(_Evaluator):
         tables: Mapping[str, nw.LazyFrame[Any]],
         backend: str,
         session: object,
+        unit_cache: dict[tuple[object, ...], tuple[str | None, list[_Unit]]] | None = None,
+        only_rules: frozenset[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(pack, facts, **kwargs)
@@ -120,6 +123,8 @@ class _FrameEvaluator(_Evaluator):
         self.session = session
         self.fallback: dict[str, str] = {}
         self.compiled: list[str] = []
+        self.unit_cache = unit_cache
+        self.only_rules = only_rules
 
     # -- compiled row work ------------------------------------------------------------
     def scope(self, kind: str) -> Scope:
@@ -140,15 +145,76 @@ class _FrameEvaluator(_Evaluator):
         return lf.filter(cond.expr.fill_null(value=False))
 
     def units(self, rule: Rule) -> list[_Unit]:
-        if rule.id in self.fallback:
-            return super().units(rule)
-        try:
-            out = self._frame_units(rule)
-        except Unsupported as exc:
-            self.fallback[rule.id] = str(exc)
-            return super().units(rule)
-        self.compiled.append(rule.id)
+        if self.only_rules is not None and rule.id not in self.only_rules:
+            return []
+        key = self._cache_key(rule)
+        if key is not None and self.unit_cache is not None and key in self.unit_cache:
+            fallback, cached = self.unit_cache[key]
+            if fallback is not None:
+                self.fallback[rule.id] = fallback
+            else:
+                self.compiled.append(rule.id)
+            return [self._refresh(u) for u in cached]
+        fallback = self.fallback.get(rule.id)
+        if fallback is not None:
+            out = super().units(rule)
+        else:
+            try:
+                out = self._frame_units(rule)
+            except Unsupported as exc:
+                fallback = self.fallback[rule.id] = str(exc)
+                out = super().units(rule)
+            else:
+                self.compiled.append(rule.id)
+        if key is not None and self.unit_cache is not None:
+            self.unit_cache[key] = (fallback, out)
         return out
+
+    def _accounting(self) -> None:
+        if self.only_rules is None:
+            super()._accounting()
+
+    def _exemption_leftovers(self) -> None:
+        if self.only_rules is None:
+            super()._exemption_leftovers()
+
+    # -- sharing units across evaluations (what-if sweeps) ------------------------------
+    def _cache_key(self, rule: Rule) -> tuple[object, ...] | None:
+        """Units depend on the parameters their row expressions read, and nothing else."""
+        if self.unit_cache is None or rule.over is None:
+            return None
+        params = self.pack.model.parameters
+        if any(name in params for name in field_types(rule.over)):
+            return None  # a field shadows a parameter: do not share
+        sources = [rule.where or ""]
+        for g in rule.group_by or []:
+            if isinstance(g, dict):
+                sources.extend(g.values())
+        sources.extend((rule.aggregate or {}).values())
+        names: set[str] = set()
+        for src in sources:
+            if src:
+                text = src
+                if src in (rule.aggregate or {}).values():
+                    inner = split_aggregate(src)[1]
+                    if inner is None:
+                        continue
+                    text = inner.source
+                names |= self.pack.expr(text).names
+        used = sorted(n for n in names if n in params or n == "as_of")
+        return (rule.id, tuple((n, repr(self.base_env.get(n))) for n in used))
+
+    def _refresh(self, unit: _Unit) -> _Unit:
+        """A cached unit with this run's parameter values (per-batch values kept)."""
+        env = dict(self.base_env)
+        env.update({k: v for k, v in unit.env.items() if k not in self.base_env})
+        batch_id = env.get("batch_id")
+        if self.per_batch and isinstance(batch_id, str) and batch_id in self.batches:
+            for pname, field in self.per_batch.items():
+                value = getattr(self.batches[batch_id], field, None)
+                if value is not None:
+                    env[pname] = value
+        return _Unit(env=env, rows=unit.rows, subject=unit.subject, period=unit.period)
 
     def _frame_units(self, rule: Rule) -> list[_Unit]:
         assert rule.over is not None  # noqa: S101
@@ -297,9 +363,45 @@ def encode_tables(
     }
 
 
+@attrs.define
+class Prepared:
+    """Facts validated and encoded once, to evaluate several packs (what-if) on them."""
+
+    facts: FactSet
+    tables: dict[str, nw.LazyFrame[Any]]
+    backend: str
+    session: object = None
+    unit_cache: dict[tuple[object, ...], tuple[str | None, list[_Unit]]] | None = None
+
+
+def prepare(
+    facts: FactsInput | Prepared,
+    *,
+    backend: str | None = None,
+    session: object = None,
+    share_units: bool = False,
+) -> Prepared:
+    """Validate and encode facts for the frame engine (see :func:`evaluate_frame`).
+
+    With ``share_units=True`` the grouped subjects of each rule are kept and reused by
+    later evaluations whose row expressions read the same parameter values (a sweep).
+    """
+    if isinstance(facts, Prepared):
+        return facts
+    fs, found = to_fact_set(facts)
+    chosen = backend or found or "polars"
+    return Prepared(
+        facts=fs,
+        tables=encode_tables(fs, chosen, session),
+        backend=chosen,
+        session=session,
+        unit_cache={} if share_units else None,
+    )
+
+
 def evaluate_frame(
     pack: Pack,
-    facts: FactsInput,
+    facts: FactsInput | Prepared,
     *,
     as_of: datetime | date,
     interpretations: Mapping[str, str] | None = None,
@@ -307,19 +409,23 @@ def evaluate_frame(
     out_of_force: OutOfForcePolicy = "flag",
     backend: str | None = None,
     session: object = None,
+    only_rules: Iterable[str] | None = None,
 ) -> Evaluation:
     """Evaluate a pack with the frame engine; the result equals the reference engine's.
 
     Args:
         pack: a loaded pack.
         facts: a FactSet, or ``{kind: frame | path | rows}``; frames may be Polars, DuckDB,
-            pandas, PyArrow, SQLFrame or PySpark; paths are Parquet or CSV files.
+            pandas, PyArrow, SQLFrame or PySpark; paths are Parquet or CSV files; or a
+            :class:`Prepared` from :func:`prepare`.
         as_of: the evaluation instant (a date means 24:00 of that day).
         interpretations: named readings of ambiguous clauses.
         calendar: the working-day calendar (default :meth:`WorkCalendar.china`).
         out_of_force: ``flag``, ``skip`` or ``error`` (as the reference engine).
         backend: where the row work runs (default: the input frames' backend, else Polars).
         session: a DuckDB connection, SparkSession or SQLFrame session for that backend.
+        only_rules: evaluate only these rules (what-if); row accounting and exemption
+            leftovers are then left out, so the result is partial.
 
     Returns:
         An :class:`Evaluation` with ``engine="frame"``; ``metadata`` adds ``backend``,
@@ -328,15 +434,16 @@ def evaluate_frame(
     cal = calendar or WorkCalendar.china()
     when = resolve_as_of(as_of, cal)
     chosen = resolve_interpretations(pack, interpretations)
-    fs, found = to_fact_set(facts)
-    chosen_backend = backend or found or "polars"
-    tables = encode_tables(fs, chosen_backend, session)
+    prep = prepare(facts, backend=backend, session=session)
+    fs = prep.facts
     run = _FrameEvaluator(
         pack,
         fs,
-        tables=tables,
-        backend=chosen_backend,
-        session=session,
+        tables=prep.tables,
+        backend=prep.backend,
+        session=prep.session,
+        unit_cache=prep.unit_cache,
+        only_rules=frozenset(only_rules) if only_rules is not None else None,
         as_of=when,
         calendar=cal,
         interpretations=chosen,
@@ -358,8 +465,8 @@ def evaluate_frame(
         metadata=(
             ("issuer", pack.issuer),
             ("lineage", pack.lineage()),
-            ("backend", chosen_backend),
-            ("compiled_rules", tuple(run.compiled)),
+            ("backend", prep.backend),
+            ("compiled_rules", tuple(dict.fromkeys(run.compiled))),
             ("fallback_rules", tuple(sorted(run.fallback.items()))),
         ),
     )
