@@ -1,0 +1,88 @@
+"""Authoring commands: ``new-pack`` (scaffold a pack from a notice) and ``lint``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vbp_rules.cli import app
+from vbp_rules.cli._common import console, fail
+from vbp_rules.packs import load_pack
+from vbp_rules.testing.authoring import lint_pack, scaffold_pack
+
+
+@app.command("new-pack")
+def new_pack_command(
+    pack_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The new pack's id, e.g. anhui-2025.")
+    ],
+    source: Annotated[
+        Path, typer.Option("--from", help="The notice's text (UTF-8), one clause marker a line.")
+    ],
+    dest: Annotated[
+        Path, typer.Option("--dest", help="Folder that receives the pack folder.")
+    ] = Path("policy_packs"),
+) -> None:
+    """Scaffold a pack folder from a notice: pack.yaml, tests/, README.md.
+
+    Every clause found in the text (一、 （一） (十二)) becomes a needs_review rule citing
+    the clause's first sentence; the README lists them in a coverage table.
+    """
+    if not source.is_file():
+        fail(f"no such source file: {source}")
+    try:
+        folder = scaffold_pack(pack_id, source, dest)
+    except (FileExistsError, ValueError) as exc:
+        fail(str(exc))
+    pack = load_pack(folder)
+    console.print(
+        f"created {folder}: {len(pack.rules)} clause rules to encode; next: "
+        f"vbp-rules lint {folder} --source {source}",
+        highlight=False,
+    )
+
+
+@app.command("lint")
+def lint_command(
+    pack: Annotated[str, typer.Argument(help="Pack id or path.")],
+    source: Annotated[
+        Path | None,
+        typer.Option("--source", help="The notice's text (default: the pack's source.file)."),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Flag clauses with no rule, missing citations, unspecified and unused parameters.
+
+    Exit status 1 when an error is found (or a warning, with --strict).
+    """
+    if source is not None and not source.is_file():
+        fail(f"no such source file: {source}")
+    p = load_pack(pack)
+    issues = lint_pack(p, source=source)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {"level": i.level, "code": i.code, "where": i.where, "message": i.message}
+                    for i in issues
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        for issue in issues:
+            console.print(str(issue), highlight=False, markup=False)
+        counts = {
+            lvl: sum(1 for i in issues if i.level == lvl) for lvl in ("error", "warning", "info")
+        }
+        console.print(
+            f"{p.id}: {counts['error']} error(s), {counts['warning']} warning(s), "
+            f"{counts['info']} note(s)"
+        )
+    if any(i.level == "error" or (strict and i.level == "warning") for i in issues):
+        raise typer.Exit(1)

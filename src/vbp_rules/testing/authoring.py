@@ -1,0 +1,352 @@
+"""Authoring aids: scaffold a pack from a notice's text, and lint a pack against it.
+
+:func:`scaffold_pack` writes ``<dest>/<id>/`` with a ``pack.yaml`` holding metadata
+placeholders and one ``needs_review`` rule per clause of the source (each citing the
+clause's first sentence), a ``tests/`` folder with an example case, and a README with a
+coverage table. :func:`lint_pack` reports what a reviewer would ask about: clauses with
+no rule, citations that are empty or not in the source, unspecified and unused
+parameters, and bound words that are not in the cited sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+import attrs
+
+from vbp_rules.packs._checks import bound_operator
+from vbp_rules.packs.model import BoundSpec, DeadlineRule, DeterminationRule, Rule
+from vbp_rules.packs.pack import Pack
+from vbp_rules.testing._source import (
+    Clause,
+    find_source,
+    normalize_clause,
+    normalize_text,
+    split_clauses,
+)
+
+__all__ = ["LintIssue", "lint_pack", "scaffold_pack"]
+
+Level = Literal["error", "warning", "info"]
+
+
+# ---------------------------------------------------------------------------- scaffold
+
+_DOC_NUMBER = re.compile(r"[\u4e00-\u9fa5]{1,12}〔\d{4}〕\d+号")
+_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+
+def _yaml_str(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _leaves(clauses: list[Clause]) -> list[Clause]:
+    """Clauses that carry text: sub-clauses, and top-level clauses without any."""
+    tops_with_subs = {c.top for c in clauses if c.sub}
+    return [c for c in clauses if c.sub or c.top not in tops_with_subs]
+
+
+def scaffold_pack(pack_id: str, source: Path, dest: Path) -> Path:
+    """Write a new pack folder for ``pack_id`` from a notice's text; return its folder.
+
+    Raises:
+        FileExistsError: the folder exists already.
+        ValueError: the id is not a lower-case, dash-separated name.
+    """
+    if not re.fullmatch(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*", pack_id):
+        msg = f"pack id {pack_id!r} must be lower-case words joined by '-', e.g. 'anhui-2025'"
+        raise ValueError(msg)
+    folder = dest / pack_id
+    if folder.exists():
+        msg = f"{folder} exists already; choose another id or --dest"
+        raise FileExistsError(msg)
+    text = source.read_text(encoding="utf-8")
+    clauses = _leaves(split_clauses(text))
+    doc_no = _DOC_NUMBER.search(text)
+    dates = _DATE.findall(text)
+    issued = "2000-01-01  # TODO: the issue date (印发日期)"
+    if dates:
+        y, m, d = dates[-1]
+        issued = f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
+    title = next(
+        (ln.strip() for ln in text.splitlines() if "通知" in ln and len(ln.strip()) > 8), "TODO"
+    )
+    source_file = f"seeds/{source.name}" if source.parent.name == "seeds" else source.name
+    lines = [
+        f"# {pack_id}: scaffolded by `vbp-rules new-pack` from {source.name}.",
+        "# Fill in the TODOs, turn each needs_review rule into a rule of the right kind,",
+        "# and run `vbp-rules lint` and `vbp-rules test --coverage` until both are clean.",
+        "format: 1",
+        f"id: {pack_id}",
+        "title:",
+        f"  zh: {_yaml_str(title)}",
+        "  en: TODO English title",
+        "jurisdiction: {zh: TODO, en: TODO, level: province}",
+        "issuers:",
+        "  - {zh: TODO, en: TODO}",
+        f"document_number: {_yaml_str(doc_no.group(0) if doc_no else 'TODO')}",
+        f"issued_on: {issued}",
+        "status: draft",
+        "source:",
+        f"  file: {source_file}",
+        "  complete: true",
+        "parameters: {}",
+        "rules:",
+    ]
+    for c in clauses:
+        top, sub = c.number
+        rid = f"clause-{top}-{sub}" if sub else f"clause-{top}"
+        sentence = c.first_sentence or c.text or c.label
+        lines += [
+            f"  - id: {rid}",
+            "    kind: needs_review",
+            f"    title: {{zh: {_yaml_str(sentence[:40])}, en: TODO}}",
+            f"    cite: {{clause: {c.label}, text: {_yaml_str(sentence)}}}",
+        ]
+    if not clauses:
+        lines[-1] = "rules: []"
+    folder.mkdir(parents=True)
+    (folder / "pack.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tests = folder / "tests"
+    tests.mkdir()
+    first = f"clause-{clauses[0].number[0]}" if clauses else None
+    if clauses and clauses[0].sub:
+        first = f"clause-{clauses[0].number[0]}-{clauses[0].number[1]}"
+    example = [
+        "# An example case: replace it with facts on, below and above each bound.",
+        "cases:",
+        "  - name: documentation-only-clause",
+        "    as_of: 2025-01-01",
+        "    facts: {}",
+        "    expect:",
+    ]
+    example += (
+        [f"      skips: [{{rule: {first}, reason: documentation_only}}]"]
+        if first
+        else ["      rejects: 0"]
+    )
+    (tests / "example.yaml").write_text("\n".join(example) + "\n", encoding="utf-8")
+    readme = [
+        f"# {pack_id}",
+        "",
+        f"{title} ({doc_no.group(0) if doc_no else 'TODO document number'}).",
+        "",
+        "## Coverage",
+        "",
+        "| Clause | First sentence | Rule | Status |",
+        "|---|---|---|---|",
+    ]
+    for c in clauses:
+        top, sub = c.number
+        rid = f"clause-{top}-{sub}" if sub else f"clause-{top}"
+        readme.append(f"| {c.label} | {(c.first_sentence or c.text)[:60]} | `{rid}` | to encode |")
+    (folder / "README.md").write_text("\n".join(readme) + "\n", encoding="utf-8")
+    return folder
+
+
+# ---------------------------------------------------------------------------- lint
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class LintIssue:
+    """One thing a reviewer should look at."""
+
+    level: Level
+    code: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level:7} {self.code:28} {self.where}: {self.message}"
+
+
+def _names_in(pack: Pack, sources: Iterable[str | None]) -> set[str]:
+    from vbp_rules.engine._functions import split_aggregate  # noqa: PLC0415
+    from vbp_rules.errors import ExpressionError  # noqa: PLC0415
+
+    out: set[str] = set()
+    for s in sources:
+        if not s:
+            continue
+        try:
+            _, inner = split_aggregate(s)
+        except ExpressionError:
+            inner = None
+        try:
+            out |= set(inner.names if inner is not None else pack.expr(s).names)
+        except ExpressionError:
+            continue
+    return out
+
+
+def _rule_sources(rule: Rule) -> list[str | None]:
+    src: list[str | None] = [rule.where, rule.having, *(rule.aggregate or {}).values()]
+    for g in rule.group_by or []:
+        if isinstance(g, dict):
+            src += list(g.values())
+    for attr in ("condition", "value", "baseline", "start", "due", "end"):
+        v = getattr(rule, attr, None)
+        if isinstance(v, str):
+            src.append(v)
+    metric = getattr(rule, "metric", None)
+    if metric is not None:
+        src += [
+            getattr(metric, "expr", None),
+            getattr(metric, "numerator", None),
+            getattr(metric, "denominator", None),
+        ]
+    if isinstance(rule, DeterminationRule):
+        for case in [*rule.cases, *([rule.otherwise] if rule.otherwise else [])]:
+            src += [case.when, *case.values.values()]
+    src += [b.expr for _, b in _bounds(rule)]
+    for key in ("start", "end"):
+        src.append((getattr(rule, "overlap", None) or {}).get(key))
+    return src
+
+
+def _bounds(rule: Rule) -> list[tuple[str, BoundSpec]]:
+    from vbp_rules.testing.checks import _bounds_of  # noqa: PLC0415
+
+    return list(_bounds_of(rule))
+
+
+def _used_parameters(pack: Pack) -> set[str]:
+    used: set[str] = set()
+    for rule in pack.rules:
+        used |= _names_in(pack, _rule_sources(rule))
+        for _, b in _bounds(rule):
+            used |= {x for x in (b.parameter, b.margin) if x}
+        if isinstance(rule, DeadlineRule) and rule.window:
+            used.add(rule.window)
+    return used & set(pack.model.parameters)
+
+
+def _covers(cited: str, clause: str) -> bool:
+    """A citation covers a clause it names, or a part of it (四（一）1 covers 四（一）)."""
+    c, k = normalize_clause(cited), normalize_clause(clause)
+    return c.startswith(k)
+
+
+def lint_pack(pack: Pack, *, source: Path | None = None) -> list[LintIssue]:
+    """What a reviewer of a pack would ask about, most serious first.
+
+    Args:
+        pack: a loaded pack.
+        source: the notice's text; default: the pack's ``source.file``, looked up as
+            :func:`~vbp_rules.testing._source.find_source` does. Without it the checks
+            against the source text are skipped (reported as one ``info`` issue).
+    """
+    issues: list[LintIssue] = []
+    own = [r for r in pack.rules if r.id in {x.id for x in pack.model.rules}]
+    path = source
+    if path is None and pack.path is not None:
+        path = find_source(pack.path.parent, pack.model.source.file)
+    text = path.read_text(encoding="utf-8") if path is not None and path.is_file() else None
+    flat = normalize_text(text) if text is not None else ""
+    for rule in own:
+        cite = rule.cite.text.strip()
+        if len(cite) < 4 or cite.upper().startswith("TODO"):
+            issues.append(
+                LintIssue(
+                    level="error",
+                    code="rule-without-citation",
+                    where=f"rules.{rule.id}",
+                    message="the rule cites no sentence of the source",
+                )
+            )
+        elif (
+            text is not None
+            and not rule.cite.document
+            and normalize_text(cite.rstrip("…。")) not in flat
+        ):
+            issues.append(
+                LintIssue(
+                    level="warning",
+                    code="citation-not-in-source",
+                    where=f"rules.{rule.id}.cite",
+                    message=(
+                        f"{rule.cite.clause}: {cite[:40]}… is not found in "
+                        f"{path.name if path else 'the source'}"
+                    ),
+                )
+            )
+        for where, b in _bounds(rule):
+            word = b.word
+            if word and word not in rule.cite.text:
+                param = b.parameter
+                ptext = (
+                    pack.model.parameters[param].cite.text if param in pack.model.parameters else ""
+                )
+                if word not in ptext:
+                    issues.append(
+                        LintIssue(
+                            level="warning",
+                            code="bound-word-not-cited",
+                            where=f"rules.{rule.id}.{where}",
+                            message=(
+                                f"{word!r} ({bound_operator(b)}) does not appear in the cited "
+                                "sentence"
+                            ),
+                        )
+                    )
+    from vbp_rules.testing.checks import check_bound_words_cited  # noqa: PLC0415
+
+    issues += [
+        LintIssue(
+            level="error",
+            code="bound-word-contradicts-source",
+            where=f"rules.{p.rule_id}",
+            message=p.message,
+        )
+        for p in check_bound_words_cited(pack)
+    ]
+    used = _used_parameters(pack)
+    for name, p in pack.model.parameters.items():
+        if name not in used:
+            issues.append(
+                LintIssue(
+                    level="warning",
+                    code="unused-parameter",
+                    where=f"parameters.{name}",
+                    message="no rule uses this parameter",
+                )
+            )
+        if p.unspecified and pack.values.get(name) is None:
+            issues.append(
+                LintIssue(
+                    level="warning",
+                    code="unspecified-parameter",
+                    where=f"parameters.{name}",
+                    message="the source gives no value; rules using it are skipped as "
+                    "not_configured until a caller sets it",
+                )
+            )
+    if text is None:
+        issues.append(
+            LintIssue(
+                level="info",
+                code="source-not-found",
+                where="source.file",
+                message=f"{pack.model.source.file} not found; pass --source to check clauses",
+            )
+        )
+    else:
+        cited = [r.cite.clause for r in pack.rules] + [
+            p.cite.clause for p in pack.model.parameters.values()
+        ]
+        for c in _leaves(split_clauses(text)):
+            if not any(_covers(x, c.label) for x in cited):
+                issues.append(
+                    LintIssue(
+                        level="warning",
+                        code="clause-without-rule",
+                        where=c.label,
+                        message=f"no rule or parameter cites it: {c.first_sentence[:50]}",
+                    )
+                )
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(issues, key=lambda i: order[i.level])
