@@ -99,11 +99,11 @@ def _spark_schema(df: Any) -> str:
 _PERIODS: dict[tuple[int, int], Any] = {}
 
 
-def period_table(first: int = day_number(date(1990, 1, 1)), last: int = 0) -> Any:
+def period_table(first: int = day_number(date(2000, 1, 1)), last: int = 0) -> Any:
     """A Polars table ``__pday -> __month, __quarter, __year`` (period start day numbers)."""
     import polars as pl  # noqa: PLC0415 - optional extra
 
-    last = last or day_number(date(2100, 12, 31))
+    last = last or day_number(date(2040, 12, 31))
     key = (first, last)
     if key not in _PERIODS:
         day = pl.int_range(first, last + 1, eager=True).alias("__pday")

@@ -125,8 +125,17 @@ class _FrameEvaluator(_Evaluator):
         self.compiled: list[str] = []
         self.unit_cache = unit_cache
         self.only_rules = only_rules
+        self._periods: dict[str, nw.LazyFrame[Any]] = {}
 
     # -- compiled row work ------------------------------------------------------------
+    def period_frame(self, unit: str) -> nw.LazyFrame[Any]:
+        """``__pday -> __<unit>`` (period start) on this backend, built once per run."""
+        found = self._periods.get(unit)
+        if found is None:
+            native = period_table().select("__pday", f"__{unit}")
+            found = self._periods[unit] = _to_backend(native, self.backend, self.session)
+        return found
+
     def scope(self, kind: str) -> Scope:
         shadow = frozenset(self.per_batch) if "batch_id" in field_types(kind) else frozenset()
         return Scope(kind=kind, constants=self.base_env, shadowed=shadow)
@@ -220,6 +229,8 @@ class _FrameEvaluator(_Evaluator):
         assert rule.over is not None  # noqa: S101
         kind = rule.over
         lf = self.selected(rule)
+        if not self.facts.rows(kind):
+            return []  # no rows, no subjects (the expressions compiled above)
         if not (rule.group_by or rule.period):
             idx = lf.select(ROW).collect().get_column(ROW).to_list()
             idx.sort()
@@ -269,9 +280,7 @@ class _FrameEvaluator(_Evaluator):
                 pday = pv
             else:
                 raise Unsupported(f"period field {rule.period.field} is a {pv.kind}")
-            table = _to_backend(
-                period_table().select("__pday", f"__{rule.period.unit}"), self.backend, self.session
-            )
+            table = self.period_frame(rule.period.unit)
             lf = lf.with_columns(pday.expr.alias("__pday")).join(table, on="__pday", how="inner")
             lf = lf.rename({f"__{rule.period.unit}": "__pstart"})
             group_cols.append("__pstart")
