@@ -40,7 +40,9 @@ from typing import Any, Final, cast
 import attrs
 from pydantic import ValidationError
 
+from vbp_rules._expr_parser import Compare, Name, iter_nodes
 from vbp_rules.calendar import WorkCalendar
+from vbp_rules.engine._functions import split_aggregate
 from vbp_rules.engine.reference import (
     OutOfForcePolicy,
     _Evaluator,
@@ -149,7 +151,14 @@ _CLOSED_KINDS: Final = frozenset(_SPEC["period_closed"].kinds)
 _CREATOR: Final = {k: s.name for s in _SPECS if s.create for k in s.kinds}
 _STAGE_RANK: Final = {s.name: i for i, s in enumerate(_SPECS)}
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME_AS_OF: Final = re.compile(r"\bas_of\b")
+#: Rule fields that hold prose or names, never expressions.
+_PROSE: Final = frozenset(
+    {"id", "kind", "title", "cite", "over", "actions", "message", "interpretation", "notes"}
+)
 _NEVER: Final = datetime.min.replace(tzinfo=UTC)
+_FAR: Final = datetime.max.replace(tzinfo=UTC)
+_TICK: Final = timedelta(microseconds=1)
 #: Whether the reference evaluator takes the as-of day apart from the instant (a date
 #: as_of speaks for that day, although its instant is 00:00 of the next one).
 _TAKES_AS_OF_DAY: Final = "as_of_day" in inspect.signature(_Evaluator).parameters
@@ -212,6 +221,7 @@ class _Plan:
     as_of: bool  # some expression reads as_of: every tick re-decides every partition
     reads: frozenset[str]  # every name the rule's text mentions (a safe over-estimate)
     key_fields: tuple[str, ...] | None  # plain group_by fields, or None for expressions
+    horizon: tuple[str, ...] | None  # row expressions compared with as_of (None: any use)
     members: dict[Hashable, dict[str, None]] = attrs.field(factory=dict)
     row_key: dict[str, Hashable] = attrs.field(factory=dict)
 
@@ -246,6 +256,68 @@ def _names(rule: Rule) -> frozenset[str]:
     """Every identifier in the rule's text: a superset of the row fields it reads."""
     text = json.dumps(rule.model_dump(mode="json"), ensure_ascii=False)
     return frozenset(_NAME.findall(text))
+
+
+def _strings(value: object) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def _as_of_operands(pack: Pack, rule: Rule, *, grouped: bool) -> tuple[str, ...] | None:
+    """The row-level expressions a rule compares ``as_of`` with (``as_of < x`` ...).
+
+    None when ``as_of`` is used any other way (inside a call or arithmetic, compared for
+    equality, or in a subject-level expression of a grouped rule): such a rule is
+    re-decided at every tick. Text that does not parse as an expression (titles,
+    citations) is ignored unless it names ``as_of``.
+    """
+    row_level: list[str] = []
+    other: list[str] = []
+    data = rule.model_dump(mode="json", exclude=_PROSE)
+    for name, source in (data.get("aggregate") or {}).items():
+        _, inner = split_aggregate(source)
+        if inner is not None:
+            row_level.append(inner.source)
+        data["aggregate"][name] = ""
+    if data.get("where"):
+        row_level.append(data.pop("where"))
+    for g in data.pop("group_by", None) or []:
+        if isinstance(g, Mapping):
+            row_level.extend(g.values())
+    other.extend(_strings(data))
+    if not grouped:
+        row_level, other = row_level + other, []
+    for text in other:
+        if _NAME_AS_OF.search(text):
+            return None
+    out: list[str] = []
+    for text in row_level:
+        if not _NAME_AS_OF.search(text):
+            continue
+        try:
+            node = pack.expr(text).node
+        except VbpRulesError:
+            return None
+        uses = sum(1 for n in iter_nodes(node) if isinstance(n, Name) and n.id == "as_of")
+        found = 0
+        for n in iter_nodes(node):
+            if not isinstance(n, Compare) or n.op not in ("<", "<=", ">", ">="):
+                continue
+            for this, that in ((n.left, n.right), (n.right, n.left)):
+                if isinstance(this, Name) and this.id == "as_of":
+                    if any(isinstance(m, Name) and m.id == "as_of" for m in iter_nodes(that)):
+                        return None
+                    out.append(str(that))
+                    found += 1
+        if found != uses:
+            return None
+    return tuple(dict.fromkeys(out))
 
 
 def _sid(key: str, partitions: int) -> str:
@@ -438,6 +510,7 @@ class Monitor:
                 as_of="as_of" in reads,
                 reads=reads,
                 key_fields=key_fields if plain and all(f in fields for f in key_fields) else None,
+                horizon=_as_of_operands(pack, rule, grouped=grouped),
             )
             self._plans.append(plan)
             self._by_kind[rule.over].append(plan)
@@ -723,10 +796,6 @@ class Monitor:
         if before is None or self._in_force(before) != self._in_force(day):
             for key in self._results:
                 self._dirty[key] = None
-        for plan in self._plans:
-            if plan.as_of:
-                for pk in plan.members:
-                    self._dirty[(plan.index, pk)] = None
         while self._due and self._due[0][0] < when:
             _, _, pi, pk, version = heapq.heappop(self._due)
             res = self._results.get((pi, pk))
@@ -735,7 +804,7 @@ class Monitor:
         for key in self._every_tick:
             self._dirty[key] = None
         start = len(self._notes)
-        self._flush(everything=True)
+        self._flush(everything=False, ripe=True)
         arose = tuple(self._notes[start:])
         self._announce()
         return arose
@@ -820,7 +889,9 @@ class Monitor:
         if self._now is not None:
             self._flush(everything=False)
 
-    def _flush(self, *, everything: bool) -> None:
+    def _flush(self, *, everything: bool, ripe: bool = False) -> None:
+        """Decide dirty partitions: immediate plans always; deferred (grouped over event
+        streams) ones when ``everything``, or when ``ripe`` and their period has ended."""
         if self._now is None or not self._dirty:
             return
         keep: dict[tuple[int, Hashable], None] = {}
@@ -828,11 +899,21 @@ class Monitor:
         self._dirty.clear()
         for pi, pk in sorted(todo, key=lambda k: k[0]):
             plan = self._plans[pi]
-            if everything or plan.immediate:
+            if everything or plan.immediate or (ripe and self._ripe(plan, pk)):
                 self._decide(plan, pk)
             else:
                 keep[(pi, pk)] = None
         self._dirty.update(keep)
+
+    def _ripe(self, plan: _Plan, pk: Hashable) -> bool:
+        """Whether a deferred partition's period has ended by the current day."""
+        period = plan.rule.period
+        if period is None or not isinstance(pk, tuple) or not pk:
+            return False
+        start = pk[-1]
+        if not isinstance(start, date) or self._day is None:
+            return True
+        return _period_of(start, period.unit).end < self._day
 
     def _decide(self, plan: _Plan, pk: Hashable) -> None:
         ev = self._ev
@@ -840,7 +921,7 @@ class Monitor:
         members = plan.members.get(pk) or {}
         table = self._rows[plan.kind]
         self._view.kind = plan.kind
-        self._view.rows_of = tuple(table[rid] for rid in members)
+        self._view.rows_of = rows = tuple(table[rid] for rid in members)
         ev.findings = []
         ev.skips = []
         ev._event_cache.clear()
@@ -872,12 +953,47 @@ class Monitor:
         else:
             self._results[key] = new
         self._every_tick.discard(key)
+        if plan.as_of and members:
+            dues.append(self._horizon(plan, rows))
         for due in dues:
             if due is None:
                 self._every_tick.add(key)
-            else:
+            elif due is not _FAR:
                 heapq.heappush(self._due, (due, self._seq, plan.index, pk, version))
         self._compare(old.findings if old is not None else (), new.findings)
+
+    def _horizon(self, plan: _Plan, rows: Sequence[FactModel]) -> datetime | None:
+        """When a decision that reads ``as_of`` may next change: the earliest instant a
+        row's value compared with ``as_of`` is reached (None: re-decide every tick).
+
+        The heap fires an entry once ``now`` is strictly after it: an instant ``x`` still
+        ahead fires from ``x`` on (``as_of >= x`` turns true at ``x``), one equal to now
+        fires just after it (``as_of > x``).
+        """
+        if plan.horizon is None:
+            return None
+        assert self._now is not None  # noqa: S101 - decisions need a clock
+        now = self._now
+        ev = self._ev
+        best = _FAR
+        for row in rows:
+            env = ev._row_env(row)
+            for source in plan.horizon:
+                try:
+                    x = ev.ev(source, env)
+                except (NotApplicable, VbpRulesError):
+                    return None
+                if x is None:
+                    continue
+                if not isinstance(x, datetime):
+                    return None
+                if x > now:
+                    x -= _TICK
+                elif x < now:
+                    continue
+                best = min(best, x)
+        ev.ctx.reset()
+        return best
 
     def _due_of(self, rule: DeadlineRule, unit: _Unit) -> datetime | None:
         """The instant a pending deadline becomes due (as the reference engine computes it)."""
