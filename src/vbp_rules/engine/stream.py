@@ -279,7 +279,7 @@ def _as_of_operands(pack: Pack, rule: Rule, *, grouped: bool) -> tuple[str, ...]
     """
     row_level: list[str] = []
     other: list[str] = []
-    data = rule.model_dump(mode="json", exclude=_PROSE)
+    data = rule.model_dump(mode="json", exclude=set(_PROSE))
     for name, source in (data.get("aggregate") or {}).items():
         _, inner = split_aggregate(source)
         if inner is not None:
