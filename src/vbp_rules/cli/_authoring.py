@@ -86,3 +86,44 @@ def lint_command(
         )
     if any(i.level == "error" or (strict and i.level == "warning") for i in issues):
         raise typer.Exit(1)
+
+
+@app.command("check")
+def check_command(
+    pack: Annotated[str, typer.Argument(help="Pack id or path.")],
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            help="RULE=REASON: a rule whose bound word deliberately differs from the source's.",
+        ),
+    ] = None,
+    notes: Annotated[bool, typer.Option("--notes", help="Also list what was not covered.")] = False,
+) -> None:
+    """Run the property checks: tiers exhaustive, actions monotone, bound words honoured.
+
+    Facts are generated on, just below and just above every bound, around holidays for
+    deadlines, and with exemptions on and off, and evaluated with the reference engine.
+    Exit status 1 when a property does not hold.
+    """
+    from vbp_rules.testing.checks import run_checks  # noqa: PLC0415
+
+    allowed: dict[str, str] = {}
+    for item in allow or []:
+        rule, sep, reason = item.partition("=")
+        if not sep or not rule:
+            fail(f"--allow takes RULE=REASON, got {item!r}")
+        allowed[rule] = reason
+    p = load_pack(pack)
+    report = run_checks(p, allow=allowed)
+    for problem in report.problems:
+        console.print(str(problem), highlight=False, markup=False)
+    if notes:
+        for note in report.notes:
+            console.print(f"note: {note}", highlight=False, markup=False)
+    console.print(
+        f"{p.id}: {len(report.problems)} problem(s) in {report.cases} generated cases",
+        highlight=False,
+    )
+    if report.problems:
+        raise typer.Exit(1)

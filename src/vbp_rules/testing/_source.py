@@ -38,10 +38,13 @@ class Clause:
     sub: str | None
     text: str
     line: int
+    heading: str = ""
 
     @property
     def first_sentence(self) -> str:
-        """The text up to and including the first 。 (the whole text if there is none)."""
+        """The text up to and including the first 。; a heading line without one by itself."""
+        if self.heading and "。" not in self.heading:
+            return self.heading.strip()
         head, sep, _ = self.text.partition("。")
         return (head + sep).strip()
 
@@ -75,7 +78,8 @@ def split_clauses(source: str) -> list[Clause]:
     def close() -> None:
         if current is not None:
             text = "".join(buffer).strip()
-            out.append(Clause(text=text, **current))  # type: ignore[arg-type]
+            heading = buffer[0] if buffer else ""
+            out.append(Clause(text=text, heading=heading, **current))  # type: ignore[arg-type]
 
     for n, raw in _lines(source):
         if _PAGE.match(raw):

@@ -281,7 +281,16 @@ def lint_pack(pack: Pack, *, source: Path | None = None) -> list[LintIssue]:
                 ptext = (
                     pack.model.parameters[param].cite.text if param in pack.model.parameters else ""
                 )
-                if word not in ptext:
+                from vbp_rules.testing.checks import _WORD_RE, _point_below  # noqa: PLC0415
+                from vbp_rules.vocab import BOUND_WORDS  # noqa: PLC0415
+
+                side = _point_below(bound_operator(b))
+                same = [
+                    w
+                    for w in _WORD_RE.findall(rule.cite.text + ptext)
+                    if _point_below(BOUND_WORDS[w].operator) == side
+                ]
+                if word not in ptext and not same:
                     issues.append(
                         LintIssue(
                             level="warning",
