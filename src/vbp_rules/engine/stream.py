@@ -434,7 +434,10 @@ class Monitor:
         self._payloads = {}
         self._notes: list[Finding] = []
         self._results: dict[tuple[int, Hashable], _Result] = {}
+        # partitions to decide at the next flush, and deferred ones (grouped rules over
+        # event streams) waiting for their period to end, a tick, or findings()
         self._dirty: dict[tuple[int, Hashable], None] = {}
+        self._deferred: dict[tuple[int, Hashable], None] = {}
         self._due: list[tuple[datetime, int, int, Hashable, int]] = []
         self._every_tick: set[tuple[int, Hashable]] = set()
         self._rule_skips: list[Skip] = []
@@ -795,14 +798,14 @@ class Monitor:
         self._set_now(when, day)
         if before is None or self._in_force(before) != self._in_force(day):
             for key in self._results:
-                self._dirty[key] = None
+                self._mark(key)
         while self._due and self._due[0][0] < when:
             _, _, pi, pk, version = heapq.heappop(self._due)
             res = self._results.get((pi, pk))
             if res is not None and res.version == version:
-                self._dirty[(pi, pk)] = None
+                self._mark((pi, pk))
         for key in self._every_tick:
-            self._dirty[key] = None
+            self._mark(key)
         start = len(self._notes)
         self._flush(everything=False, ripe=True)
         arose = tuple(self._notes[start:])
@@ -879,31 +882,36 @@ class Monitor:
                 group = plan.members.get(old)
                 if group is not None:
                     group.pop(row.id, None)
-                self._dirty[(plan.index, old)] = None
+                self._mark((plan.index, old))
             if new is None:
                 plan.row_key.pop(row.id, None)
                 continue
             plan.row_key[row.id] = new
             plan.members.setdefault(new, {})[row.id] = None
-            self._dirty[(plan.index, new)] = None
+            self._mark((plan.index, new))
         if self._now is not None:
             self._flush(everything=False)
 
+    def _mark(self, key: tuple[int, Hashable]) -> None:
+        if self._plans[key[0]].immediate:
+            self._dirty[key] = None
+        else:
+            self._deferred[key] = None
+
     def _flush(self, *, everything: bool, ripe: bool = False) -> None:
-        """Decide dirty partitions: immediate plans always; deferred (grouped over event
-        streams) ones when ``everything``, or when ``ripe`` and their period has ended."""
-        if self._now is None or not self._dirty:
+        """Decide the dirty partitions, and deferred ones when ``everything`` (or, when
+        ``ripe``, those whose period has ended)."""
+        if self._now is None:
             return
-        keep: dict[tuple[int, Hashable], None] = {}
         todo = list(self._dirty)
         self._dirty.clear()
-        for pi, pk in sorted(todo, key=lambda k: k[0]):
-            plan = self._plans[pi]
-            if everything or plan.immediate or (ripe and self._ripe(plan, pk)):
-                self._decide(plan, pk)
-            else:
-                keep[(pi, pk)] = None
-        self._dirty.update(keep)
+        if everything or ripe:
+            for key in list(self._deferred):
+                if everything or self._ripe(self._plans[key[0]], key[1]):
+                    del self._deferred[key]
+                    todo.append(key)
+        for pi, pk in todo:
+            self._decide(self._plans[pi], pk)
 
     def _ripe(self, plan: _Plan, pk: Hashable) -> bool:
         """Whether a deferred partition's period has ended by the current day."""
@@ -1037,7 +1045,7 @@ class Monitor:
             return
         for key, res in list(self._results.items()):
             if res.stale_as_of and res.findings and res.findings[0].value("as_of") != self._now:
-                self._dirty[key] = None
+                self._mark(key)
         self._flush(everything=True)
         self._announce()
 
