@@ -346,3 +346,106 @@ def test_replay_with_facts_after_as_of(jiangxi: Any) -> None:
     assert sorted(map(repr, (f.to_dict() for f in got.findings))) == sorted(
         map(repr, (f.to_dict() for f in ref.findings if f.rule_id in supported))
     )
+
+
+def test_core_does_not_import_durable_rules() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vbp_rules, vbp_rules.engine.stream, vbp_rules.cli; "
+        "print(any(m.startswith(('durable', 'durable_rules_engine')) for m in sys.modules))"
+    )
+    out = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
+
+
+def test_missing_extra_names_it(jiangxi: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vbp_rules.engine._stream_durable as driver
+    from vbp_rules.engine.stream import StreamUnavailableError
+    from vbp_rules.errors import VbpRulesError
+
+    def missing(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(driver.importlib, "import_module", missing)
+    with pytest.raises(StreamUnavailableError, match=r"vbp-rules\[stream\]") as info:
+        Monitor(jiangxi)
+    assert isinstance(info.value, VbpRulesError)
+    assert isinstance(info.value, ImportError)
+
+
+def test_driver_retries_an_id_durable_rules_has_seen() -> None:
+    """durable-rules identifies messages by a 32-bit hash of their id: a collision with a
+    live fact is refused as 'observed'; the driver retries with a fresh id."""
+    from vbp_rules.engine._stream_durable import RulesetDriver
+
+    fired: list[str] = []
+    rules = {
+        "make": {"all": [{"e": {"t": "make"}}]},
+        "use": {"all": [{"f": {"t": "thing"}}, {"e": {"$and": [{"t": "use"}, {"k": {"f": "k"}}]}}]},
+    }
+    actions = {
+        "make": lambda m: [{"t": "thing", "k": m["e"]["k"]}],
+        "use": lambda m: fired.append(m["e"]["k"]) or None,
+    }
+    driver = RulesetDriver("test.collisions", rules, actions)
+    try:
+        assert driver.post("p0", {"t": "make", "k": "a"})  # event id 1, fact id 2
+        driver._next_id = 1  # the next event would get id 2, the live fact's id
+        assert driver.post("p0", {"t": "use", "k": "a"})
+        assert fired == ["a"]
+        assert driver.collisions == 1
+        assert [f["t"] for f in driver.facts("p0")] == ["thing"]
+        assert not driver.post("p0", {"t": "nobody-listens"})
+    finally:
+        driver.close()
+    assert driver.closed
+    with pytest.raises(RuntimeError, match="closed"):
+        driver.post("p0", {"t": "make", "k": "b"})
+
+
+def test_driver_completes_the_action_when_it_raises() -> None:
+    from vbp_rules.engine._stream_durable import RulesetDriver
+
+    def boom(_: dict[str, Any]) -> None:
+        raise ValueError("boom")
+
+    driver = RulesetDriver("test.raises", {"r": {"all": [{"m": {"t": "x"}}]}}, {"r": boom})
+    try:
+        with pytest.raises(ValueError, match="boom"):
+            driver.post("p0", {"t": "x"})
+        with pytest.raises(ValueError, match="boom"):  # the engine is still usable
+            driver.post("p0", {"t": "x"})
+    finally:
+        driver.close()
+
+
+def test_absence_refreshes_to_the_current_as_of(jiangxi: Any) -> None:
+    seen: list[Finding] = []
+    with Monitor(jiangxi, now=at(2024, 3, 1), on_finding=seen.append) as m:
+        m.order_sent(**order("o1", at(2024, 3, 1, 9)))
+        m.tick(at(2024, 3, 5))
+        m.tick(at(2024, 3, 9))
+        (late,) = [f for f in m.findings() if f.rule_id == "order-response-48h"]
+        assert late.value("as_of") == at(2024, 3, 9)
+        assert [f.rule_id for f in seen].count("order-response-48h") == 1  # announced once
+        same_as_reference(m)
+
+
+def test_evaluation_and_metadata(jiangxi: Any) -> None:
+    with Monitor(jiangxi) as m:
+        with pytest.raises(ValueError, match="tick"):
+            m.evaluation()
+        m.order_sent(**order("o1", at(2024, 3, 1, 9)))
+        m.tick(date(2024, 3, 31))
+        ev = m.evaluation()
+        assert ev.engine == "stream"
+        assert ev.as_of == at(2024, 4, 1)
+        meta = dict(ev.metadata)
+        assert "order-response-48h" in meta["supported_rules"]  # type: ignore[operator]
+        assert meta["ruleset"] == m.name
+        assert "rules=" in repr(m)
+    assert "closed" in repr(m)
