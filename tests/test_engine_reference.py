@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,7 +46,7 @@ def test_response_rate_boundary_is_exact(n: int, responded: int, outcome: str) -
 
 def test_naive_as_of_is_rejected() -> None:
     with pytest.raises(NaiveDatetimeError):
-        evaluate(load_pack("jiangxi-2024"), {}, as_of=datetime(2024, 12, 31))  # noqa: DTZ001
+        evaluate(load_pack("jiangxi-2024"), {}, as_of=datetime(2024, 12, 31))
 
 
 def test_unknown_interpretation_is_rejected() -> None:
@@ -148,3 +149,44 @@ def test_evaluation_serialises() -> None:
     text = ev.to_json()
     assert '"order_response_rate": "1/2"' in text
     assert "product-order-response-rate" in ev.breaches()[0].explain() or ev.breaches()
+
+
+def test_relative_level_is_taken_per_variety() -> None:
+    """zhejiang-2025 compares a non-selected share with the province level of its variety."""
+    pack = load_pack("zhejiang-2025").with_overrides({"non_selected_share_margin": "0%"})
+
+    def row(i: int, generic: str, selected: int, non_selected: int) -> dict[str, object]:
+        return {
+            "id": f"s{i}",
+            "institution_id": f"h{i}",
+            "generic_name": generic,
+            "period_start": "2025-05-01",
+            "period_end": "2025-05-31",
+            "selected_quantity": selected,
+            "non_selected_quantity": non_selected,
+        }
+
+    facts = {
+        "purchase_summaries": [
+            row(1, "A", 90, 10),  # A's level: 30/200 = 15%
+            row(2, "A", 80, 20),
+            row(3, "B", 50, 50),  # B's level: 80/200 = 40%
+            row(4, "B", 70, 30),
+        ]
+    }
+    ev = evaluate(
+        pack,
+        facts,
+        as_of=date(2025, 6, 30),
+        interpretations={"non_selected_share_reading": "relative_to_province"},
+    )
+    got = {
+        f.subject.as_dict()["institution_id"]: (f.outcome, f.value("population_level"))
+        for f in ev.by_rule("non-selected-share-above-province")
+    }
+    assert got == {
+        "h1": ("compliant", Fraction(3, 20)),
+        "h2": ("breach", Fraction(3, 20)),
+        "h3": ("breach", Fraction(2, 5)),
+        "h4": ("compliant", Fraction(2, 5)),
+    }

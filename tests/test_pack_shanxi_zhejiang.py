@@ -5,8 +5,8 @@ then Python checks: every evaluable rule is exercised, the READMEs name every ru
 parameter and interpretation, the vague thresholds of zhejiang-2025 are unspecified and
 reported not_configured until configured, county medical communities are one subject,
 the relative rules' province-wide level equals a hand computation, the incomplete source
-flags every finding, and the example facts evaluate from the command line. Engine defects
-met while writing the packs are kept at the end as xfail cases, with the evidence.
+flags every finding, and the example facts evaluate from the command line. The engine
+defects met while writing the packs (since fixed) are kept at the end as regression tests.
 """
 
 from __future__ import annotations
@@ -399,7 +399,7 @@ def test_example_cli(
     assert "Traceback" not in out
 
 
-# ------------------------------------------------------------------ engine defects (xfail)
+# ------------------------------------------- regression tests for engine defects found here
 _AGREEMENT = {
     "id": "a",
     "institution_id": "h",
@@ -417,14 +417,6 @@ def test_engine_as_of_date_before_issue_is_flagged() -> None:
     assert "out_of_force" in ev.findings[0].flags
 
 
-@pytest.mark.xfail(
-    reason=(
-        "engine: a date as_of means 24:00 of that day, but _reference_day() takes the local "
-        "date of that instant (00:00 of the next day), so as_of=2021-05-13 is treated as "
-        "2021-05-14 and a pack in force from 2021-05-14 is not flagged out_of_force"
-    ),
-    strict=False,
-)
 def test_engine_as_of_date_reference_day() -> None:
     ev = evaluate(SHANXI, {"agreements": [_AGREEMENT]}, as_of=date(2021, 5, 13))
     assert "out_of_force" in ev.findings[0].flags
@@ -454,9 +446,6 @@ _SETTLEMENTS = [
 ]
 
 
-@pytest.mark.xfail(
-    reason="engine: `having:` is ignored by relative (and streak) rules", strict=False
-)
 def test_engine_relative_rule_applies_having() -> None:
     pack = _with_rule_changes(
         ZHEJIANG.with_overrides({"settlement_gap_obvious": "0%"}),
@@ -479,10 +468,6 @@ def test_engine_relative_rule_applies_having() -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="engine: a relative rule with `period:` pools its population level across all periods",
-    strict=False,
-)
 def test_engine_relative_level_per_period() -> None:
     from vbp_rules.packs.model import PeriodSpec
 
@@ -499,13 +484,6 @@ def test_engine_relative_level_per_period() -> None:
     assert levels == ["0", "1"]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "packs: an `end_of_next_month` parameter marked unspecified is silently configured "
-        "by Pack.build"
-    ),
-    strict=False,
-)
 def test_engine_unspecified_end_of_next_month_is_not_configured() -> None:
     from vbp_rules.packs.model import Parameter
 

@@ -78,6 +78,10 @@ class _NotConfigured(Exception):  # noqa: N818 - internal signal
         super().__init__(parameter)
 
 
+#: The signals that leave a subject undecided (each becomes a skip with its reason).
+_UNDECIDED = (NotApplicable, _Missing, _NotConfigured)
+
+
 @attrs.define(kw_only=True, slots=True)
 class _Unit:
     """One subject of one rule: its expression environment and the rows behind it."""
@@ -187,10 +191,14 @@ class _Evaluator:
         calendar: WorkCalendar,
         interpretations: dict[str, str],
         out_of_force: OutOfForcePolicy,
+        as_of_day: date | None = None,
     ) -> None:
         self.pack = pack
         self.facts = facts
         self.as_of = as_of
+        # the day the evaluation speaks for: a date as_of means that day (its 24:00 is
+        # the next day's 00:00 instant), an instant its local day
+        self.as_of_day = as_of_day or calendar.local_date(as_of)
         self.calendar = calendar
         self.interpretations = interpretations
         self.out_of_force = out_of_force
@@ -212,8 +220,9 @@ class _Evaluator:
         self._event_cache: dict[str, list[FactModel]] = {}
 
     # -- plumbing ------------------------------------------------------------------------
-    def _rule_origins(self) -> dict[str, str]:
-        origin: dict[str, str] = {}
+    def _rule_origins(self) -> dict[str, Pack]:
+        """The pack that first defines each rule (an ancestor for inherited rules)."""
+        origin: dict[str, Pack] = {}
         chain = []
         p: Pack | None = self.pack
         while p is not None:
@@ -221,7 +230,7 @@ class _Evaluator:
             p = p.parent
         for pk in reversed(chain):
             for r in pk.rules:
-                origin.setdefault(r.id, pk.id)
+                origin.setdefault(r.id, pk)
         return origin
 
     def _active(self, rule: Rule) -> bool:
@@ -235,6 +244,15 @@ class _Evaluator:
         if value is None:
             raise _Missing(f"{what} ({source}) is null")
         return value
+
+    def inputs(self, source: str, env: Mapping[str, object]) -> dict[str, object]:
+        """The fact values an expression read (not parameters), for the finding's record."""
+        params = self.pack.model.parameters
+        return {
+            name: env[name]
+            for name in sorted(self.pack.expr(source).names)
+            if name in env and name not in params and name != "as_of"
+        }
 
     def bound_value(self, b: BoundSpec, env: Mapping[str, object]) -> object:
         if b.parameter is not None:
@@ -406,23 +424,26 @@ class _Evaluator:
 
     # -- findings --------------------------------------------------------------------
     def citation(self, rule: Rule) -> Citation:
+        """The rule's citation; an inherited rule cites the document that defines it."""
+        origin = self.origin.get(rule.id, self.pack)
         return Citation(
-            document=rule.cite.document or self.pack.model.document_number,
+            document=rule.cite.document or origin.model.document_number,
             clause=rule.cite.clause,
             text=rule.cite.text,
-            pack_id=self.origin.get(rule.id, self.pack.id),
+            pack_id=origin.id,
         )
 
-    def _reference_day(self, unit: _Unit, rule: Rule) -> date:
+    def _reference_day(self, unit: _Unit, reference: date | None) -> date:
+        """The day a subject is dated, for the in-force check.
+
+        A period's last day; else the day the rule itself names (a deadline's start, or
+        its due instant); else the as-of day.
+        """
         if unit.period is not None:
             return unit.period.end
-        if isinstance(rule, DeadlineRule) and rule.start:
-            start = unit.env.get(rule.start) if rule.start in unit.env else None
-            if isinstance(start, datetime):
-                return self.calendar.local_date(start)
-            if isinstance(start, date):
-                return start
-        return self.calendar.local_date(self.as_of)
+        if reference is not None:
+            return reference
+        return self.as_of_day
 
     def emit(
         self,
@@ -437,16 +458,17 @@ class _Evaluator:
         operator: str | None = None,
         label: str = "",
         trace: Sequence[tuple[str, object]] = (),
+        reference: date | None = None,
     ) -> None:
         flags: set[str] = set()
         model = self.pack.model
         if model.status == "draft":
             flags.add("draft_source")
         elif model.in_force is not None and not self.pack.in_force_on(
-            self._reference_day(unit, rule)
+            self._reference_day(unit, reference)
         ):
             if self.out_of_force == "error":
-                day = self._reference_day(unit, rule)
+                day = self._reference_day(unit, reference)
                 msg = (
                     f"{self.pack.id} is not in force on {day} (rule {rule.id}, subject "
                     f"{unit.subject}); pass out_of_force='flag' to evaluate anyway"
@@ -457,7 +479,7 @@ class _Evaluator:
                     rule,
                     unit,
                     "out_of_force",
-                    f"{self.pack.id} is not in force on {self._reference_day(unit, rule)}",
+                    f"{self.pack.id} is not in force on {self._reference_day(unit, reference)}",
                 )
                 return
             flags.add("out_of_force")
@@ -596,37 +618,46 @@ class _Evaluator:
 
     def one(self, rule: Rule, unit: _Unit) -> None:
         self.ctx.reset()
-        found = self.exemption_for(rule, unit)
-        if found is not None:
-            ex, event = found
-            assert ex.over is not None  # noqa: S101
-            self.skip(
-                rule,
-                unit,
-                "exempted",
-                f"exempted by {ex.id} (event {event.id})",
-                exemption=ex.id,
-                extra_rows=((ex.over, event.id),),
-            )
+        if self.exempted(rule, unit):
             return
         try:
             if not self.having(rule, unit):
                 return
             self.decide(rule, unit)
-        except NotApplicable as exc:
+        except _UNDECIDED as exc:
+            self._skip_for(rule, unit, exc)
+
+    def exempted(self, rule: Rule, unit: _Unit) -> bool:
+        """Record an ``exempted`` skip when an exemption takes the subject out."""
+        found = self.exemption_for(rule, unit)
+        if found is None:
+            return False
+        ex, event = found
+        assert ex.over is not None  # noqa: S101 - exemptions read facts
+        self.skip(
+            rule,
+            unit,
+            "exempted",
+            f"exempted by {ex.id} (event {event.id})",
+            exemption=ex.id,
+            extra_rows=((ex.over, event.id),),
+        )
+        return True
+
+    def _skip_for(self, rule: Rule, unit: _Unit, exc: Exception) -> None:
+        """The skip for a subject a rule could not decide, by the reason it could not."""
+        if isinstance(exc, NotApplicable):
             self.skip(rule, unit, "not_applicable", exc.reason)
-        except _Missing as exc:
+        elif isinstance(exc, _Missing):
             self.skip(rule, unit, "missing_fact", exc.what)
-        except _NotConfigured as exc:
-            self.skip(
-                rule,
-                unit,
-                "not_configured",
-                (
-                    f"parameter {exc.parameter!r} is unspecified in the source; configure it to "
-                    "evaluate this rule"
-                ),
+        elif isinstance(exc, _NotConfigured):
+            detail = (
+                f"parameter {exc.parameter!r} is unspecified in the source; "
+                "configure it to evaluate this rule"
             )
+            self.skip(rule, unit, "not_configured", detail)
+        else:  # pragma: no cover - only the three signals above are caught
+            raise exc
 
     def having(self, rule: Rule, unit: _Unit) -> bool:
         """Apply a rule's subject filter; False records why the subject is not assessed."""
@@ -669,7 +700,11 @@ class _Evaluator:
                 rule,
                 unit,
                 "breach" if breach else "compliant",
-                values={rule.metric.name: metric, "threshold": limit},
+                values={
+                    rule.metric.name: metric,
+                    "threshold": limit,
+                    **self.inputs(rule.metric.expr, env),
+                },
                 bound=bound,
             )
         elif isinstance(rule, TiersRule):
@@ -747,6 +782,7 @@ class _Evaluator:
                 for side, b in (("lower", tier.lower), ("upper", tier.upper)):
                     if b is not None:
                         values[f"tier_{side}"] = self.bound_value(b, env)
+                values.update(self.inputs(rule.metric.expr, env))
                 label = tier.label.en if tier.label else ""
                 self.emit(
                     rule,
@@ -779,10 +815,10 @@ class _Evaluator:
                 raise _NotConfigured(rule.window)
             due = self.ctx.deadline(start, window)
             values = {"start": start, "window": window}
-        if isinstance(due, date) and not isinstance(due, datetime):
-            due = datetime.combine(due + timedelta(days=1), time(0), tzinfo=self.calendar.tz)
-        if not isinstance(due, datetime):
-            raise ExpressionError(f"rule {rule.id}: due must be an instant or a date, got {due!r}")
+        # a date given as due (or end) means the whole day: it ends at 24:00
+        due = self._end_of(due, rule, "due")
+        anchor = values.get("start", due)
+        reference = self.calendar.local_date(anchor) if isinstance(anchor, datetime) else anchor
         end = self.ev(rule.end, env)
         values["due"] = due
         values["end"] = end
@@ -794,6 +830,7 @@ class _Evaluator:
                     "breach",
                     values={**values, "as_of": self.as_of},
                     label="absent at as_of",
+                    reference=reference if isinstance(reference, date) else None,
                 )
             else:
                 self.skip(
@@ -803,11 +840,24 @@ class _Evaluator:
                     f"not yet due: due {due.isoformat()} is after as_of {self.as_of.isoformat()}",
                 )
             return
-        if isinstance(end, date) and not isinstance(end, datetime):
-            end = datetime.combine(end, time(0), tzinfo=self.calendar.tz)
-        if not isinstance(end, datetime):
-            raise ExpressionError(f"rule {rule.id}: end must be an instant, got {end!r}")
-        self.emit(rule, unit, "breach" if end > due else "compliant", values=values, operator="<=")
+        end = self._end_of(end, rule, "end")
+        self.emit(
+            rule,
+            unit,
+            "breach" if end > due else "compliant",
+            values=values,
+            operator="<=",
+            reference=reference if isinstance(reference, date) else None,
+        )
+
+    def _end_of(self, value: object, rule: Rule, what: str) -> datetime:
+        """An instant as is; a date as 24:00 of that day (00:00 of the next)."""
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            return datetime.combine(value + timedelta(days=1), time(0), tzinfo=self.calendar.tz)
+        msg = f"rule {rule.id}: {what} must be an instant or a date, got {value!r}"
+        raise ExpressionError(msg)
 
     def determination(self, rule: DeterminationRule, unit: _Unit) -> None:
         env = unit.env
@@ -852,35 +902,18 @@ class _Evaluator:
                 if previous_end is not None and u.period.start != previous_end + timedelta(days=1):
                     run = 0
                 previous_end = u.period.end
-                found = self.exemption_for(rule, u)
-                if found is not None:
-                    ex, event = found
-                    assert ex.over is not None  # noqa: S101
-                    self.skip(
-                        rule,
-                        u,
-                        "exempted",
-                        f"exempted by {ex.id} (event {event.id})",
-                        exemption=ex.id,
-                        extra_rows=((ex.over, event.id),),
-                    )
+                # a period that is exempted, filtered out or undecided breaks the run
+                if self.exempted(rule, u):
                     run = 0
                     continue
                 try:
+                    if not self.having(rule, u):
+                        run = 0
+                        continue
                     metric = self.need(rule.metric.expr, u.env, rule.metric.name)
                     limit = self.bound_value(rule.breach_if, u.env)
-                except NotApplicable as exc:
-                    self.skip(rule, u, "not_applicable", exc.reason)
-                    run = 0
-                    continue
-                except _Missing as exc:
-                    self.skip(rule, u, "missing_fact", exc.what)
-                    run = 0
-                    continue
-                except _NotConfigured as exc:
-                    self.skip(
-                        rule, u, "not_configured", f"parameter {exc.parameter!r} is unspecified"
-                    )
+                except _UNDECIDED as exc:
+                    self._skip_for(rule, u, exc)
                     run = 0
                     continue
                 holds = compare(metric, bound_operator(rule.breach_if), limit)
@@ -893,42 +926,39 @@ class _Evaluator:
                         rule.metric.name: metric,
                         "threshold": limit,
                         "consecutive_periods": run,
+                        **self.inputs(rule.metric.expr, u.env),
                     },
                     bound=rule.breach_if,
                 )
 
     def relative(self, rule: RelativeRule) -> None:
         units = self.units(rule)
-        computed: list[tuple[_Unit, Any, Any]] = []
-        total_n: Any = 0
-        total_d: Any = 0
+        computed: list[tuple[_Unit, Any, Any, tuple[object, ...]]] = []
+        totals: dict[tuple[object, ...], list[Any]] = {}
         for u in units:
+            # the population is the subjects the rule assesses: a subject its `having`
+            # filter leaves out is in neither its own finding nor the level
             try:
+                if not self.having(rule, u):
+                    continue
                 n = self.need(rule.metric.numerator, u.env, "numerator")
                 d = self.need(rule.metric.denominator, u.env, "denominator")
-            except NotApplicable as exc:
-                self.skip(rule, u, "not_applicable", exc.reason)
+            except _UNDECIDED as exc:
+                self._skip_for(rule, u, exc)
                 continue
-            except _Missing as exc:
-                self.skip(rule, u, "missing_fact", exc.what)
-                continue
-            computed.append((u, n, d))
-            total_n += n
-            total_d += d
-        for u, n, d in computed:
+            # one level per period and per population_by key
+            part = (
+                u.period.start if u.period else None,
+                *(u.env.get(k) for k in rule.population_by),
+            )
+            computed.append((u, n, d, part))
+            total = totals.setdefault(part, [0, 0])
+            total[0] += n
+            total[1] += d
+        for u, n, d, part in computed:
+            total_n, total_d = totals[part]
             self.ctx.reset()
-            found = self.exemption_for(rule, u)
-            if found is not None:
-                ex, event = found
-                assert ex.over is not None  # noqa: S101
-                self.skip(
-                    rule,
-                    u,
-                    "exempted",
-                    f"exempted by {ex.id} (event {event.id})",
-                    exemption=ex.id,
-                    extra_rows=((ex.over, event.id),),
-                )
+            if self.exempted(rule, u):
                 continue
             if d == 0:
                 self.skip(
@@ -954,15 +984,7 @@ class _Evaluator:
                     else Fraction(0)
                 )
             except _NotConfigured as exc:
-                self.skip(
-                    rule,
-                    u,
-                    "not_configured",
-                    (
-                        f"parameter {exc.parameter!r} is unspecified in the source; configure it "
-                        "to evaluate this rule"
-                    ),
-                )
+                self._skip_for(rule, u, exc)
                 continue
             limit = level - margin if op in ("<", "<=") else level + margin
             limit += offset
@@ -976,6 +998,8 @@ class _Evaluator:
                     "population_level": level,
                     "margin": margin,
                     "threshold": limit,
+                    rule.metric.numerator: n,
+                    rule.metric.denominator: d,
                 },
                 bound=b,
             )
@@ -1057,7 +1081,13 @@ def evaluate(
     chosen = resolve_interpretations(pack, interpretations)
     fs = facts if isinstance(facts, FactSet) else FactSet.from_records(facts)
     run = _Evaluator(
-        pack, fs, as_of=when, calendar=cal, interpretations=chosen, out_of_force=out_of_force
+        pack,
+        fs,
+        as_of=when,
+        as_of_day=None if isinstance(as_of, datetime) else as_of,
+        calendar=cal,
+        interpretations=chosen,
+        out_of_force=out_of_force,
     )
     run.run()
     return Evaluation(

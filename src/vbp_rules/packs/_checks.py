@@ -245,6 +245,12 @@ class _Checker:
             self.expr((*loc, "metric", "numerator"), rule.metric.numerator, subj)
             self.expr((*loc, "metric", "denominator"), rule.metric.denominator, subj)
             self.bound((*loc, "breach_if"), rule.breach_if, subj, relative=True)
+            for j, key in enumerate(rule.population_by):
+                if key not in subj:
+                    self.add(
+                        (*loc, "population_by", j),
+                        f"unknown subject key {key!r}{_hint(key, subj)}",
+                    )
         elif isinstance(rule, ExemptionRule):
             for j, target in enumerate(rule.exempts):
                 if target not in ids:
@@ -303,10 +309,8 @@ class _Checker:
                 if op not in want:
                     self.add(
                         (*tl, side),
-                        (
-                            f"{'an' if side == 'upper' else 'a'} {side} bound must read {' or '.join(want)}; {b.word or op!r} reads"
-                            f" {op}"
-                        ),
+                        f"{'an' if side == 'upper' else 'a'} {side} bound must read "
+                        f"{' or '.join(want)}; {b.word or op!r} reads {op}",
                     )
                 val = self.bound_value(b)
                 if val is None:

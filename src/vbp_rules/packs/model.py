@@ -379,6 +379,11 @@ class RelativeRule(_RuleBase):
     kind: Literal["relative"]
     metric: RelativeMetric
     breach_if: BoundSpec
+    population_by: list[str] = Field(
+        default_factory=list,
+        description="Subject keys the population is split by (e.g. generic_name); the level "
+        "is also computed per period when the rule has one.",
+    )
 
 
 class ExemptionRule(_RuleBase):

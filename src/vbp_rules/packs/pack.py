@@ -174,9 +174,9 @@ class Pack:
         for name, p in model.parameters.items():
             raw: Any = pending.pop(name, p.value)
             if raw is None:
-                values[name] = (
-                    convert_parameter(p.type, None) if p.type == "end_of_next_month" else None
-                )
+                # 次月底 needs no number: stated, it is a value of its own; unspecified, none
+                stated = p.type == "end_of_next_month" and not p.unspecified
+                values[name] = convert_parameter(p.type, None) if stated else None
                 continue
             try:
                 values[name] = convert_parameter(p.type, raw)

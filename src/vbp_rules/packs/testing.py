@@ -167,12 +167,13 @@ def run_pack_test(pack: Pack, case: PackTestCase) -> PackTestResult:
 
     doc = case.doc
     try:
+        as_of = _as_of(doc["as_of"])
         p = pack.with_overrides(doc["parameters"]) if doc.get("parameters") else pack
         facts = FactSet.from_records(doc.get("facts") or {}, source=f"{case.file.name}#{case.name}")
-        ev = evaluate(p, facts, as_of=doc["as_of"], interpretations=doc.get("interpretations"))
+        ev = evaluate(p, facts, as_of=as_of, interpretations=doc.get("interpretations"))
     except KeyError as exc:
         return PackTestResult(case=case, problems=(f"missing key {exc} in the test case",))
-    except VbpRulesError as exc:
+    except (VbpRulesError, ValueError, TypeError) as exc:
         return PackTestResult(case=case, problems=(f"evaluation failed: {exc}",))
     expect = doc.get("expect") or {}
     problems: list[str] = []
@@ -261,6 +262,19 @@ def run_pack_test(pack: Pack, case: PackTestCase) -> PackTestResult:
         if s.rule_id and s.reason not in ("other_interpretation", "documentation_only")
     )
     return PackTestResult(case=case, problems=tuple(problems), evaluation=ev, rules_seen=seen)
+
+
+def _as_of(value: object) -> date | datetime:
+    """A case's ``as_of``: a date, or an ISO instant with its offset (quoted or not)."""
+    if isinstance(value, datetime | date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        return (
+            datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
+        )
+    msg = f"as_of must be a date or an ISO instant, got {value!r}"
+    raise TypeError(msg)
 
 
 def _describe(pack: Pack, rule: object, text: str) -> str:
