@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import vbp_rules.packs.loader as pack_loader
 from vbp_rules import PackNotFoundError, PackValidationError, load_pack
 from vbp_rules.packs import list_packs, pack_json_schema
 
@@ -204,7 +205,7 @@ def test_extends_inherits_rules_and_overrides_parameters(
         """
     )
     write_pack(tmp_path, child, name="demo-city")
-    monkeypatch.setattr("vbp_rules.packs.loader.builtin_packs_dir", lambda: tmp_path)
+    monkeypatch.setattr(pack_loader, "builtin_packs_dir", lambda: tmp_path)
     pack = load_pack("demo-city")
     assert pack.parent is not None
     assert pack.lineage() == ("demo-city", "demo-2024")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
@@ -50,6 +51,8 @@ def convert_parameter(type_: str, value: object) -> object:
     Fraction(19, 20)
     >>> convert_parameter("working_days", 2)
     WorkingDays(n=2)
+    >>> convert_parameter("date", "2021-01-26")
+    datetime.date(2021, 1, 26)
 
     Raises:
         ValueError: the value does not fit the type (floats are refused).
@@ -79,6 +82,17 @@ def convert_parameter(type_: str, value: object) -> object:
         return d
     if type_ == "end_of_next_month":
         return EndOfNextMonth()
+    if type_ == "date":
+        if isinstance(value, datetime):
+            msg = f"a date parameter takes a calendar day, not an instant: {value!r}"
+            raise ValueError(msg)
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError as exc:
+            msg = f"a date is written YYYY-MM-DD, got {value!r}"
+            raise ValueError(msg) from exc
     if type_ in _DURATIONS:
         return _DURATIONS[type_](_whole(value, f"a duration in {type_}"))
     msg = f"unknown parameter type {type_!r}"  # pragma: no cover - schema forbids it

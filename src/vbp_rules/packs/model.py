@@ -122,12 +122,13 @@ ParameterType = Literal[
     "hours",
     "months",
     "end_of_next_month",
+    "date",
 ]
 
 DURATION_TYPES = frozenset(
     {"working_days", "calendar_days", "hours", "months", "end_of_next_month"}
 )
-ParamValue = int | Decimal | str
+ParamValue = int | Decimal | date | str
 
 
 class Parameter(_Model):
