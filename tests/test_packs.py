@@ -128,7 +128,10 @@ TIERS = MINIMAL + textwrap.indent(
         metric: {name: order_response_rate, expr: responded / orders}
         tiers:
           - {id: severe, upper: {word: 低于, parameter: low}, actions: [interview]}
-          - {id: mild, lower: {word: 不低于, parameter: low}, upper: {word: 低于, parameter: floor}, actions: [reminder]}
+          - id: mild
+            lower: {word: 不低于, parameter: low}
+            upper: {word: 低于, parameter: floor}
+            actions: [reminder]
           - {id: ok, lower: {word: 不低于, parameter: floor}, outcome: compliant}
     """
     ),
@@ -149,18 +152,19 @@ def test_contiguous_tiers_load(tmp_path: Path) -> None:
             "overlap at 3/5",
         ),
         (
-            "lower: {word: 不低于, parameter: low}, upper",
-            "lower: {word: 超过, parameter: low}, upper",
+            "lower: {word: 不低于, parameter: low}\n",
+            "lower: {word: 超过, parameter: low}\n",
             "leave a gap at 3/5",
         ),
         (
-            "lower: {word: 不低于, parameter: low}, upper: {word: 低于, parameter: floor}",
-            "lower: {word: 不低于, value: 70%}, upper: {word: 低于, parameter: floor}",
+            "lower: {word: 不低于, parameter: low}\n",
+            "lower: {word: 不低于, value: 70%}\n",
             "gap between tiers 'severe'",
         ),
         (
             "- {id: ok, lower: {word: 不低于, parameter: floor}, outcome: compliant}",
-            "- {id: ok, lower: {word: 不低于, parameter: floor}, upper: {word: 低于, value: 1}, outcome: compliant}",
+            "- {id: ok, lower: {word: 不低于, parameter: floor}, upper: {word: 低于, value: 1}, "
+            "outcome: compliant}",
             "highest tier needs no upper bound",
         ),
         (

@@ -15,7 +15,9 @@ from vbp_rules.packs import pack_json_schema
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize(("name", "make"), [("pack", pack_json_schema), ("facts", facts_json_schema)])
+@pytest.mark.parametrize(
+    ("name", "make"), [("pack", pack_json_schema), ("facts", facts_json_schema)]
+)
 def test_committed_schema_is_current(name: str, make: Callable[[], dict[str, Any]]) -> None:
     committed = (ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")
     current = json.dumps(make(), ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
