@@ -42,6 +42,7 @@ SkipReason = Literal[
     "pending",
     "documentation_only",
     "no_applicable_rule",
+    "reference_data",
     "other_interpretation",
 ]
 

@@ -78,6 +78,10 @@ class _NotConfigured(Exception):  # noqa: N818 - internal signal
         super().__init__(parameter)
 
 
+#: Fact kinds that describe who (names, levels, communities) rather than
+#: events to assess; rows no rule reads are accounted as reference data.
+REFERENCE_KINDS = frozenset({"institutions", "enterprises"})
+
 #: The signals that leave a subject undecided (each becomes a skip with its reason).
 _UNDECIDED = (NotApplicable, _Missing, _NotConfigured)
 
@@ -1031,19 +1035,29 @@ class _Evaluator:
         for kind in FACT_KINDS:
             for row in self.facts.rows(kind):
                 ref = (kind, row.id)
-                if ref not in seen:
-                    self.skips.append(
-                        Skip(
-                            pack_id=self.pack.id,
-                            rule_id=None,
-                            reason="no_applicable_rule",
-                            detail=(
-                                f"no rule of {self.pack.id} reads this {kind} row (or every "
-                                "rule's filter left it out)"
-                            ),
-                            rows=(ref,),
-                        )
+                if ref in seen:
+                    continue
+                if kind in REFERENCE_KINDS:
+                    reason: SkipReason = "reference_data"
+                    detail = (
+                        f"{kind} are reference data (names, levels, communities); "
+                        f"no rule of {self.pack.id} assesses them"
                     )
+                else:
+                    reason = "no_applicable_rule"
+                    detail = (
+                        f"no rule of {self.pack.id} reads this {kind} row (or every "
+                        "rule's filter left it out)"
+                    )
+                self.skips.append(
+                    Skip(
+                        pack_id=self.pack.id,
+                        rule_id=None,
+                        reason=reason,
+                        detail=detail,
+                        rows=(ref,),
+                    )
+                )
 
 
 def evaluate(
