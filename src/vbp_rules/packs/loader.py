@@ -23,6 +23,7 @@ from vbp_rules.errors import PackNotFoundError, PackValidationError
 from vbp_rules.packs._checks import check_pack
 from vbp_rules.packs.model import PackModel
 from vbp_rules.packs.pack import Pack, PackStatus
+from vbp_rules.vocab import RULE_KINDS
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -194,21 +195,8 @@ def _validate(doc: dict[str, Any], where: Located, file: str) -> PackModel:
         ) from exc
 
 
-_RULE_KINDS = (
-    "threshold",
-    "tiers",
-    "change_band",
-    "deadline",
-    "streak",
-    "relative",
-    "exemption",
-    "determination",
-    "needs_review",
-)
-
-
 def _is_union_tag(part: object) -> bool:
-    return isinstance(part, str) and part in _RULE_KINDS
+    return isinstance(part, str) and part in RULE_KINDS
 
 
 def _did_you_mean_key(exc: ValidationError, loc: tuple[Any, ...]) -> str:
