@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib.metadata
 import importlib.resources
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from vbp_rules._yaml import Located, YamlError, format_location, read_yaml
 from vbp_rules.errors import PackNotFoundError, PackValidationError
 from vbp_rules.packs._checks import check_pack
 from vbp_rules.packs.model import PackModel
-from vbp_rules.packs.pack import Pack, PackStatus
+from vbp_rules.packs.pack import Pack
 from vbp_rules.vocab import RULE_KINDS
 
 __all__ = [
@@ -269,11 +269,3 @@ def _merge(parent: PackModel, child: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def pack_statuses(on: Any) -> list[tuple[PackInfo, PackStatus]]:  # pragma: no cover - CLI aid
-    """Each discovered pack with its status on a day."""
-    return [(i, load_pack(i.path).status_on(on)) for i in list_packs()]
-
-
-_: Callable[..., object] = pack_statuses
