@@ -29,7 +29,53 @@ from vbp_rules.packs.model import (
 )
 from vbp_rules.packs.pack import Pack
 
-__all__ = ["ComparisonRow", "compare_packs", "rule_items"]
+__all__ = ["METRIC_FAMILIES", "ComparisonRow", "compare_packs", "metric_family", "rule_items"]
+
+#: Glossary metrics (and SLA keys) grouped by what they measure, so that related rules of
+#: different provinces line up even when they measure slightly different things (Shandong's
+#: delivery rate beside Jiangxi's timely-delivery rate).
+METRIC_FAMILIES: dict[str, str] = {
+    "delivery_rate": "delivery",
+    "timely_delivery_rate": "delivery",
+    "order_response_rate": "order response",
+    "sla:orders.responded_at": "order response",
+    "complaints": "complaints",
+    "complaint_timely_resolution_rate": "complaints",
+    "sla:complaints.replied_at": "complaints",
+    "sla:complaints.committed_resolution_at": "complaints",
+    "sla:complaints.resolved_at": "complaints",
+    "purchase_progress": "purchase progress",
+    "progress_lag": "purchase progress",
+    "completion_ratio": "purchase progress",
+    "non_selected_share": "non-selected purchases",
+    "assessed_non_selected_share": "non-selected purchases",
+    "non_selected_quantity": "non-selected purchases",
+    "selected_share": "non-selected purchases",
+    "substitutable_quantity": "substitutable purchases",
+    "unreported_purchase_quantity": "purchases without a demand report",
+    "reported_quantity": "demand reports",
+    "listing_price": "prices",
+    "payment_standard": "prices",
+    "settlement_rate": "settlement",
+    "sla:settlements.paid_at": "settlement",
+    "prepayment_ratio": "settlement",
+    "sla:agreements.signed_at": "agreements",
+    "sla:agreements.first_purchase_at": "agreements",
+    "agreed_ratio": "agreements",
+}
+
+
+def metric_family(key: str) -> str | None:
+    """The family of a comparison key, if it has one.
+
+    >>> metric_family("timely_delivery_rate"), metric_family("delivery_rate")
+    ('delivery', 'delivery')
+    """
+    if key in METRIC_FAMILIES:
+        return METRIC_FAMILIES[key]
+    if key.startswith("change:reported"):
+        return "demand reports"
+    return None
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -191,13 +237,20 @@ def compare_packs(packs: Sequence[Pack]) -> list[ComparisonRow]:
                     acell.setdefault(pack.id, []).append(
                         f"{item.rule_id} ({item.clause}) on {item.key}"
                     )
+                family = metric_family(item.key)
+                if family is not None:
+                    fcell = by_key.setdefault(("family", family), {})
+                    fcell.setdefault(pack.id, []).append(
+                        f"{item.key.removeprefix('sla:')}: {item.rule_id} ({item.clause}) "
+                        f"{item.statement}"
+                    )
     rows = [
         ComparisonRow(
             dimension=dim, key=key, cells=tuple((pid, tuple(cells.get(pid, []))) for pid in ids)
         )
         for (dim, key), cells in by_key.items()
     ]
-    order = {"metric": 0, "sla": 1, "action": 2}
+    order = {"family": 0, "metric": 1, "sla": 2, "action": 3}
     return sorted(rows, key=lambda r: (not r.shared, order[r.dimension], r.key))
 
 
