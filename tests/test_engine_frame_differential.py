@@ -49,7 +49,7 @@ def _bad_rows() -> dict[str, list[dict[str, Any]]]:
     }
     return {
         "orders": [
-            {**base, "id": "BAD-naive", "sent_at": datetime(2024, 8, 1, 9)},  # noqa: DTZ001
+            {**base, "id": "BAD-naive", "sent_at": datetime(2024, 8, 1, 9)},
             {**base, "id": "BAD-neg", "sent_at": "2024-08-01T09:00+08:00", "ordered_quantity": -1},
             {
                 **base,

@@ -82,10 +82,8 @@ def to_backend(df: Any, backend: str, session: object = None) -> nw.LazyFrame[An
         if session is None:
             msg = f"backend {backend!r} needs session= (a SparkSession or SQLFrame session)"
             raise ValueError(msg)
-        if df.height == 0:
-            sdf = session.createDataFrame([], schema=_spark_schema(df))  # type: ignore[attr-defined]
-        else:
-            sdf = session.createDataFrame(df.to_pandas())  # type: ignore[attr-defined]
+        # plain rows with an explicit schema: pandas would turn null integers into NaN
+        sdf = session.createDataFrame(df.rows(), schema=_spark_schema(df))  # type: ignore[attr-defined]
         return nw.from_native(sdf)
     msg = f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}"
     raise ValueError(msg)

@@ -132,7 +132,7 @@ class _FrameEvaluator(_Evaluator):
         """``__pday -> __<unit>`` (period start) on this backend, built once per run."""
         found = self._periods.get(unit)
         if found is None:
-            native = period_table().select("__pday", f"__{unit}")
+            native = period_table().select("__pday", __pstart=f"__{unit}")
             found = self._periods[unit] = _to_backend(native, self.backend, self.session)
         return found
 
@@ -282,7 +282,6 @@ class _FrameEvaluator(_Evaluator):
                 raise Unsupported(f"period field {rule.period.field} is a {pv.kind}")
             table = self.period_frame(rule.period.unit)
             lf = lf.with_columns(pday.expr.alias("__pday")).join(table, on="__pday", how="inner")
-            lf = lf.rename({f"__{rule.period.unit}": "__pstart"})
             group_cols.append("__pstart")
         aggs: list[tuple[str, str, Val | None]] = []
         agg_cols: list[nw.Expr] = []

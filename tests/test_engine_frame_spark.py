@@ -1,0 +1,60 @@
+"""The frame engine on Spark-like backends: SQLFrame on DuckDB (fast) and PySpark local.
+
+Run with ``-m slow`` (a ``spark`` marker is proposed for CI); the data set is small.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+pytest.importorskip("polars")
+
+from vbp_rules import load_pack
+from vbp_rules.engine.frame import evaluate_frame, to_fact_set
+from vbp_rules.engine.reference import evaluate
+from vbp_rules.synth import synthesize
+
+pytestmark = pytest.mark.slow
+
+
+def _same(a: Any, b: Any) -> None:
+    assert [f.to_dict(with_rows=True) for f in a.findings] == [
+        f.to_dict(with_rows=True) for f in b.findings
+    ]
+    assert a.skips == b.skips
+    assert a.rejects == b.rejects
+
+
+@pytest.fixture(scope="module")
+def facts() -> Any:
+    return to_fact_set(synthesize(orders=300, seed=2))[0]
+
+
+def test_sqlframe_duckdb(facts: Any) -> None:
+    session_mod = pytest.importorskip("sqlframe.duckdb")
+    session = session_mod.DuckDBSession()
+    pack = load_pack("jiangxi-2024")
+    ref = evaluate(pack, facts, as_of=date(2025, 7, 31))
+    frm = evaluate_frame(pack, facts, as_of=date(2025, 7, 31), backend="sqlframe", session=session)
+    assert dict(frm.metadata)["backend"] == "sqlframe"
+    _same(ref, frm)
+
+
+def test_pyspark_local(facts: Any) -> None:
+    sql = pytest.importorskip("pyspark.sql")
+    spark = (
+        sql.SparkSession.builder.master("local[1]")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    try:
+        pack = load_pack("jiangxi-2024")
+        ref = evaluate(pack, facts, as_of=date(2025, 7, 31))
+        frm = evaluate_frame(pack, facts, as_of=date(2025, 7, 31), backend="pyspark", session=spark)
+        _same(ref, frm)
+    finally:
+        spark.stop()
