@@ -255,6 +255,7 @@ def sweep(
     from vbp_rules.facts import FactSet  # noqa: PLC0415
 
     wanted = set(rules) if rules is not None else None
+    prepared: Any
     if engine == "frame":
         prepared = prepare(facts, backend=backend, session=session, share_units=True)
     else:
@@ -280,6 +281,7 @@ def sweep(
             # rules that do not read the parameter: the first value's results hold
             ev = _merge(first, ev, affected)
         records.extend(_rows_for(value, ev, wanted, per_subject=per_subject))
+    schema: dict[str, Any]
     if per_subject:
         schema = dict.fromkeys(("value", "rule", "subject", "period", "outcome", "tier"), pl.String)
     else:

@@ -67,24 +67,30 @@ def lazy_table(
 
 def to_backend(df: Any, backend: str, session: object = None) -> nw.LazyFrame[Any]:
     """A Polars DataFrame moved to ``backend`` (Polars stays zero-copy)."""
+    out: nw.LazyFrame[Any]
     if backend == "polars":
-        return nw.from_native(df.lazy())
+        out = nw.from_native(df.lazy())
+        return out
     if backend == "duckdb":
         import duckdb  # noqa: PLC0415 - optional extra
 
         con = session if session is not None else duckdb.default_connection()
-        return nw.from_native(con.from_arrow(df.to_arrow()))  # type: ignore[attr-defined]
+        out = nw.from_native(con.from_arrow(df.to_arrow()))  # type: ignore[attr-defined]
+        return out
     if backend == "pandas":
-        return nw.from_native(df.to_pandas(), eager_only=True).lazy()
+        out = nw.from_native(df.to_pandas(), eager_only=True).lazy()
+        return out
     if backend == "pyarrow":
-        return nw.from_native(df.to_arrow(), eager_only=True).lazy()
+        out = nw.from_native(df.to_arrow(), eager_only=True).lazy()
+        return out
     if backend in ("sqlframe", "pyspark"):
         if session is None:
             msg = f"backend {backend!r} needs session= (a SparkSession or SQLFrame session)"
             raise ValueError(msg)
         # plain rows with an explicit schema: pandas would turn null integers into NaN
         sdf = session.createDataFrame(df.rows(), schema=_spark_schema(df))  # type: ignore[attr-defined]
-        return nw.from_native(sdf)
+        out = nw.from_native(sdf)
+        return out
     msg = f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}"
     raise ValueError(msg)
 

@@ -341,14 +341,14 @@ class _FrameEvaluator(_Evaluator):
                     pv_ = getattr(self.batches[batch_id], field, None)
                     if pv_ is not None:
                         env[pname] = pv_
-            for (name, fn, v), i in zip(aggs, range(len(aggs)), strict=True):
+            for i, (name, fn, av) in enumerate(aggs):
                 raw = grouped[f"__a{i}"][j]
-                if v is None or fn == "count_if":
+                if av is None or fn == "count_if":
                     env[name] = int(raw)
                 elif fn in ("any", "all"):
                     env[name] = bool(raw)
                 else:
-                    env[name] = _decode(v, raw)
+                    env[name] = _decode(av, raw)
             keys = tuple((k, str(x)) for k, x in zip(key_names, key, strict=True) if x is not None)
             out.append(
                 _Unit(
