@@ -1,24 +1,28 @@
-"""Safe YAML reading with line numbers, for packs, pack tests and fact files.
+"""Safe YAML reading with line numbers.
 
-ruamel.yaml's round-trip loader keeps each node's line and column and rejects duplicate
-keys; we convert its tree to plain Python while recording where every value came from,
-refuse aliases (no billion-laughs), and read YAML floats back as exact decimals.
+Packs and pack tests are read by :func:`read_yaml`: libyaml (through PyYAML's C loader)
+composes the node tree with positions in a few milliseconds, and the values are built
+here with YAML 1.2 core meanings, exact decimals, no aliases, merge keys or duplicate
+keys, and a path -> (line, column) map for located errors. Fact files use ruamel.yaml's
+round-trip loader with :class:`NoAliasComposer` and :class:`ExactConstructor`, which
+keep positions per row (see ``vbp_rules.facts``).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+import yaml as _pyyaml
 from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
+
+#: libyaml's C loader where the wheel ships it (it does on the usual platforms).
+_SafeLoader: Any = getattr(_pyyaml, "CSafeLoader", _pyyaml.SafeLoader)
 
 __all__ = [
     "MAX_YAML_BYTES",
@@ -77,51 +81,99 @@ class ExactConstructor(RoundTripConstructor):
 ExactConstructor.add_constructor("tag:yaml.org,2002:float", ExactConstructor.construct_exact_float)
 
 
-def _plain(node: Any, path: tuple[str | int, ...], where: Located) -> Any:
-    if isinstance(node, CommentedMap):
-        out: dict[Any, Any] = {}
-        for key, value in node.items():
-            k = key if isinstance(key, str | int) else str(key)
+_INT = re.compile(r"[-+]?[0-9][0-9_]*")
+_HEX = re.compile(r"[-+]?0x[0-9a-fA-F_]+")
+_OCT = re.compile(r"[-+]?0o[0-7_]+")
+_DECIMAL = re.compile(r"[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?")
+_TIMESTAMPS = _pyyaml.constructor.SafeConstructor()
+_MAX_DEPTH = 64
+_QUOTED = frozenset({"'", '"', "|", ">"})
+
+
+def _scalar(node: _pyyaml.ScalarNode) -> object:
+    """A plain scalar read with YAML 1.2 core meanings, exactly.
+
+    libyaml's resolver tags scalars by YAML 1.1 patterns; we keep only the 1.2 core
+    readings: ``true``/``false`` (not yes/no/on/off), decimal and 0x/0o integers (not
+    ``010`` as octal), floats as the exact :class:`~decimal.Decimal` of their text.
+    """
+    value = node.value
+    tag = node.tag
+    if node.style in _QUOTED or tag == "tag:yaml.org,2002:str":
+        return value
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return {"true": True, "false": False}.get(value.lower(), value)
+    text = value.replace("_", "")
+    if tag == "tag:yaml.org,2002:int":
+        if _INT.fullmatch(value):
+            return int(text, 10)
+        if _HEX.fullmatch(value):
+            return int(text, 16)
+        if _OCT.fullmatch(value):
+            return int(text.replace("0o", ""), 8)
+        return value  # YAML 1.1 sexagesimal or binary forms stay text
+    if tag == "tag:yaml.org,2002:float":
+        if _DECIMAL.fullmatch(value):
             try:
-                line, col = node.lc.value(key)
-            except (KeyError, TypeError, AttributeError):  # pragma: no cover - defensive
-                line, col = node.lc.line, node.lc.col
-            try:
-                kline, kcol = node.lc.key(key)
-            except (KeyError, TypeError, AttributeError):  # pragma: no cover - defensive
-                kline, kcol = line, col
-            where[(*path, k)] = (kline + 1, kcol + 1)
-            out[k] = _plain(value, (*path, k), where)
-        return out
-    if isinstance(node, CommentedSeq):
-        items = []
-        for i, value in enumerate(node):
-            try:
-                line, col = node.lc.item(i)
-            except (KeyError, TypeError, AttributeError, IndexError):  # pragma: no cover
-                line, col = node.lc.line, node.lc.col
-            where[(*path, i)] = (line + 1, col + 1)
-            items.append(_plain(value, (*path, i), where))
-        return items
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, float):  # pragma: no cover - ExactConstructor makes no floats
-        msg = f"binary float {node!r} in YAML; numbers are read exactly"
-        raise YamlError(msg)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, _dt.datetime | _dt.date):
-        return node
-    return node  # pragma: no cover - other scalar types
+                return Decimal(text)
+            except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+                return value
+        return value  # .inf / .nan stay text, so validation refuses them
+    if tag == "tag:yaml.org,2002:timestamp":
+        return _TIMESTAMPS.construct_yaml_timestamp(node)
+    return value
+
+
+def _from_node(
+    node: _pyyaml.Node,
+    path: tuple[str | int, ...],
+    where: Located,
+    seen: set[int],
+) -> Any:
+    mark = node.start_mark
+    where[path] = (mark.line + 1, mark.column + 1)
+    if len(path) > _MAX_DEPTH:
+        raise YamlError(f"YAML nested deeper than {_MAX_DEPTH} levels", line=mark.line + 1)
+    if id(node) in seen:  # the composer shares the node an alias points to
+        msg = (
+            "YAML aliases (*name) are not allowed: write out the value anchored at line "
+            f"{mark.line + 1}"
+        )
+        raise YamlError(msg, line=mark.line + 1)
+    seen.add(id(node))
+    if isinstance(node, _pyyaml.ScalarNode):
+        return _scalar(node)
+    if isinstance(node, _pyyaml.SequenceNode):
+        return [_from_node(item, (*path, i), where, seen) for i, item in enumerate(node.value)]
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, _pyyaml.ScalarNode):
+            msg = "YAML mapping keys must be plain scalars"
+            raise YamlError(msg, line=key_node.start_mark.line + 1)
+        if key_node.value == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
+            msg = "YAML merge keys (<<) are not allowed: write the keys out"
+            raise YamlError(msg, line=key_node.start_mark.line + 1)
+        key = _scalar(key_node)
+        key = key if isinstance(key, str | int) else str(key)
+        if key in out:
+            line = key_node.start_mark.line + 1
+            raise YamlError(f"YAML error: found duplicate key {key!r}", line=line)
+        out[key] = _from_node(value_node, (*path, key), where, seen)
+        # a key's own position is the better place to point at for its value's errors
+        kmark = key_node.start_mark
+        where[(*path, key)] = (kmark.line + 1, kmark.column + 1)
+    return out
 
 
 def read_yaml(path: Path | str, *, text: str | None = None) -> tuple[Any, Located]:
     """Read one YAML document safely.
 
     Returns the document as plain Python (dict/list/str/int/Decimal/bool/date/None)
-    and a map from each value's path to its (line, column).
+    and a map from each value's path to its (line, column). libyaml composes the node
+    tree (fast, with positions); the values are built here, so aliases, merge keys and
+    duplicate keys are refused and numbers are read exactly.
 
     Raises:
         YamlError: unreadable file, syntax error, duplicate key, alias, or too large.
@@ -141,22 +193,19 @@ def read_yaml(path: Path | str, *, text: str | None = None) -> tuple[Any, Locate
             raise YamlError(f"cannot read {p}: {exc}") from exc
     elif len(text.encode("utf-8")) > MAX_YAML_BYTES:
         raise YamlError(f"YAML text is limited to {MAX_YAML_BYTES} bytes")
-    yaml = YAML(typ="rt", pure=True)
-    yaml.allow_duplicate_keys = False
-    yaml.Composer = NoAliasComposer
-    yaml.Constructor = ExactConstructor
-    yaml.max_depth = 64
     try:
-        doc = yaml.load(text)
-    except MarkedYAMLError as exc:
+        root = _pyyaml.compose(text, Loader=_SafeLoader)
+    except _pyyaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         raise YamlError(f"YAML error: {problem}", line=line) from exc
-    except YAMLError as exc:
+    except _pyyaml.YAMLError as exc:
         raise YamlError(f"YAML error: {str(exc).splitlines()[0]}") from exc
     where: Located = {}
-    return _plain(doc, (), where), where
+    if root is None:
+        return None, where
+    return _from_node(root, (), where, set()), where
 
 
 def format_location(
