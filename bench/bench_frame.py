@@ -24,6 +24,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_section  # noqa: E402
+
 RULES = ("product-order-response-rate", "product-timely-delivery-rate", "order-response-48h")
 AS_OF = date(2025, 7, 31)
 START, END = "<!-- frame:start -->", "<!-- frame:end -->"
@@ -286,16 +289,9 @@ def main() -> None:
         f"({twenty / one:.2f}x one evaluation).",
         END,
     ]
-    section = "\n".join(lines)
+    section = "\n".join(line for line in lines if line not in (START, END))
     out = Path(args.out)
-    text = out.read_text(encoding="utf-8") if out.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
-    out.write_text(text, encoding="utf-8")
+    write_section(out, "frame", section)
     print(json.dumps({"written": str(out)}))
 
 
