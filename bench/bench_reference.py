@@ -373,7 +373,7 @@ def run(*, quick: bool) -> str:  # noqa: PLR0915 - one linear report
     parts.append("## Pack loading\n")
     parts.append(
         "Cold: the path+mtime cache inside `load_pack_file` is cleared before each run, so "
-        "each run reads the YAML (ruamel, round-trip, with line numbers), validates it with "
+        "each run reads the YAML (libyaml, with line numbers), validates it with "
         "pydantic, resolves parameters and runs the semantic checks (names, types, tier "
         "contiguity, expression parsing). First: the first load in the process (includes "
         "lazy imports and building the holiday tables). Warm: a cache hit (one `stat`). "
