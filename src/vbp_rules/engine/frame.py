@@ -34,17 +34,14 @@ from vbp_rules.engine._frame_ingest import (
 )
 from vbp_rules.engine._functions import split_aggregate
 from vbp_rules.engine.reference import (
-    _KEY_FIELDS,
     OutOfForcePolicy,
     _Evaluator,
-    _infer_unit,
     _period_of,
     _Unit,
-    resolve_as_of,
-    resolve_interpretations,
+    evaluation_settings,
 )
 from vbp_rules.facts import FACT_KINDS, FactSet
-from vbp_rules.findings import Evaluation, Period, Subject, sort_findings
+from vbp_rules.findings import Evaluation, Subject
 from vbp_rules.packs.model import Rule
 from vbp_rules.packs.pack import Pack
 
@@ -235,24 +232,7 @@ class _FrameEvaluator(_Evaluator):
             idx = lf.select(ROW).collect().get_column(ROW).to_list()
             idx.sort()
             rows = self.facts.rows(kind)
-            out = []
-            for i in idx:
-                row = rows[i]
-                env = self._row_env(row)
-                keys = tuple((k, str(env[k])) for k in _KEY_FIELDS if env.get(k) is not None)
-                period = None
-                ps, pe = env.get("period_start"), env.get("period_end")
-                if isinstance(ps, date) and isinstance(pe, date):
-                    period = Period(start=ps, end=pe, unit=_infer_unit(ps, pe))
-                out.append(
-                    _Unit(
-                        env=env,
-                        rows=((kind, row.id),),
-                        subject=Subject(kind=kind, keys=keys),
-                        period=period,
-                    )
-                )
-            return out
+            return [self.row_unit(kind, rows[i], self._row_env(rows[i])) for i in idx]
         return self._grouped_units(rule, kind, lf)
 
     def _grouped_units(  # noqa: PLR0915 - one linear pipeline, split in a later revision
@@ -439,9 +419,10 @@ def evaluate_frame(
         An :class:`Evaluation` with ``engine="frame"``; ``metadata`` adds ``backend``,
         ``compiled_rules`` and ``fallback_rules`` (rule id, reason).
     """
-    cal = calendar or WorkCalendar.china()
-    when = resolve_as_of(as_of, cal)
-    chosen = resolve_interpretations(pack, interpretations)
+    settings = evaluation_settings(
+        pack, as_of=as_of, interpretations=interpretations, calendar=calendar
+    )
+    cal = settings["calendar"]
     prep = prepare(facts, backend=backend, session=session)
     fs = prep.facts
     run = _FrameEvaluator(
@@ -452,27 +433,16 @@ def evaluate_frame(
         session=prep.session,
         unit_cache=prep.unit_cache,
         only_rules=frozenset(only_rules) if only_rules is not None else None,
-        as_of=when,
-        calendar=cal,
-        interpretations=chosen,
+        **settings,
         out_of_force=out_of_force,
     )
     if str(cal.tz) != "Asia/Shanghai":
         for rule in pack.rules:
             run.fallback[rule.id] = f"calendar zone {cal.tz} (compiled for Asia/Shanghai)"
     run.run()
-    return Evaluation(
-        pack_id=pack.id,
-        as_of=when,
-        engine="frame",
-        findings=sort_findings(run.findings),
-        skips=tuple(run.skips),
-        rejects=fs.rejects,
-        interpretations=tuple(sorted(chosen.items())),
-        input_rows=fs.total_rows(),
+    return run.result(
+        "frame",
         metadata=(
-            ("issuer", pack.issuer),
-            ("lineage", pack.lineage()),
             ("backend", prep.backend),
             ("compiled_rules", tuple(dict.fromkeys(run.compiled))),
             ("fallback_rules", tuple(sorted(run.fallback.items()))),

@@ -50,7 +50,13 @@ from vbp_rules.packs.model import (
 from vbp_rules.packs.pack import Pack
 from vbp_rules.vocab import BOUND_WORDS, compare
 
-__all__ = ["OutOfForcePolicy", "evaluate", "resolve_as_of", "resolve_interpretations"]
+__all__ = [
+    "OutOfForcePolicy",
+    "evaluate",
+    "evaluation_settings",
+    "resolve_as_of",
+    "resolve_interpretations",
+]
 
 OutOfForcePolicy = Literal["flag", "skip", "error"]
 
@@ -298,23 +304,33 @@ class _Evaluator:
                     continue
             selected.append((row, env))
         if not (rule.group_by or rule.period):
-            out = []
-            for row, env in selected:
-                keys = tuple((k, str(env[k])) for k in _KEY_FIELDS if env.get(k) is not None)
-                period = None
-                ps, pe = env.get("period_start"), env.get("period_end")
-                if isinstance(ps, date) and isinstance(pe, date):
-                    period = Period(start=ps, end=pe, unit=_infer_unit(ps, pe))
-                out.append(
-                    _Unit(
-                        env=env,
-                        rows=((kind, row.id),),
-                        subject=Subject(kind=kind, keys=keys),
-                        period=period,
-                    )
-                )
-            return out
+            return [self.row_unit(kind, row, env) for row, env in selected]
         return self._grouped(rule, kind, selected)
+
+    def row_unit(self, kind: str, row: FactModel, env: dict[str, object]) -> _Unit:
+        """The unit of a row-level rule: the row is the subject (its period, if it has one)."""
+        keys = tuple((k, str(env[k])) for k in _KEY_FIELDS if env.get(k) is not None)
+        period = None
+        ps, pe = env.get("period_start"), env.get("period_end")
+        if isinstance(ps, date) and isinstance(pe, date):
+            period = Period(start=ps, end=pe, unit=_infer_unit(ps, pe))
+        return _Unit(
+            env=env, rows=((kind, row.id),), subject=Subject(kind=kind, keys=keys), period=period
+        )
+
+    def result(self, engine: str, *, metadata: Sequence[tuple[str, object]] = ()) -> Evaluation:
+        """The evaluation this run produced (findings in the canonical order)."""
+        return Evaluation(
+            pack_id=self.pack.id,
+            as_of=self.as_of,
+            engine=engine,
+            findings=sort_findings(self.findings),
+            skips=tuple(self.skips),
+            rejects=self.facts.rejects,
+            interpretations=tuple(sorted(self.interpretations.items())),
+            input_rows=self.facts.total_rows(),
+            metadata=(("issuer", self.pack.issuer), ("lineage", self.pack.lineage()), *metadata),
+        )
 
     def _grouped(
         self, rule: Rule, kind: str, selected: list[tuple[FactModel, dict[str, object]]]
@@ -1090,28 +1106,38 @@ def evaluate(
         PackValidationError: an unknown interpretation or option.
         OutOfForceError: ``out_of_force="error"`` and a subject is out of force.
     """
-    cal = calendar or WorkCalendar.china()
-    when = resolve_as_of(as_of, cal)
-    chosen = resolve_interpretations(pack, interpretations)
     fs = facts if isinstance(facts, FactSet) else FactSet.from_records(facts)
     run = _Evaluator(
         pack,
         fs,
-        as_of=when,
-        as_of_day=None if isinstance(as_of, datetime) else as_of,
-        calendar=cal,
-        interpretations=chosen,
+        **evaluation_settings(
+            pack, as_of=as_of, interpretations=interpretations, calendar=calendar
+        ),
         out_of_force=out_of_force,
     )
     run.run()
-    return Evaluation(
-        pack_id=pack.id,
-        as_of=when,
-        engine="reference",
-        findings=sort_findings(run.findings),
-        skips=tuple(run.skips),
-        rejects=fs.rejects,
-        interpretations=tuple(sorted(chosen.items())),
-        input_rows=fs.total_rows(),
-        metadata=(("issuer", pack.issuer), ("lineage", pack.lineage())),
-    )
+    return run.result("reference")
+
+
+def evaluation_settings(
+    pack: Pack,
+    *,
+    as_of: datetime | date,
+    interpretations: Mapping[str, str] | None,
+    calendar: WorkCalendar | None,
+) -> dict[str, Any]:
+    """The resolved settings every engine's evaluator is built with.
+
+    The calendar (default China), the as-of instant and day, and the chosen readings.
+
+    Raises:
+        NaiveDatetimeError: ``as_of`` is a naive datetime.
+        PackValidationError: an unknown interpretation or option.
+    """
+    cal = calendar or WorkCalendar.china()
+    return {
+        "calendar": cal,
+        "as_of": resolve_as_of(as_of, cal),
+        "as_of_day": None if isinstance(as_of, datetime) else as_of,
+        "interpretations": resolve_interpretations(pack, interpretations),
+    }
