@@ -1,6 +1,6 @@
 """The frame engine on Spark-like backends: SQLFrame on DuckDB (fast) and PySpark local.
 
-Run with ``-m slow`` (a ``spark`` marker is proposed for CI); the data set is small.
+Run with ``-m spark`` (``.ci/run`` installs PySpark and SQLFrame for it); the data set is small.
 """
 
 from __future__ import annotations
@@ -10,14 +10,12 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("polars")
-
 from vbp_rules import load_pack
 from vbp_rules.engine.frame import evaluate_frame, to_fact_set
 from vbp_rules.engine.reference import evaluate
 from vbp_rules.synth import synthesize
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.spark
 
 
 def _same(a: Any, b: Any) -> None:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("polars")
 pytest.importorskip("numpy")
 
 from vbp_rules import load_pack

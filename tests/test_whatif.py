@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-pytest.importorskip("polars")
 pytest.importorskip("narwhals")
 
 from vbp_rules import load_pack
