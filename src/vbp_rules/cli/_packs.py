@@ -32,6 +32,15 @@ class OutputFormat(str, Enum):
     csv = "csv"
 
 
+class EngineChoice(str, Enum):
+    """Evaluation engines the CLI offers."""
+
+    auto = "auto"
+    reference = "reference"
+    frame = "frame"
+    stream = "stream"
+
+
 class SchemaKind(str, Enum):
     """Which JSON Schema to print."""
 
@@ -117,6 +126,13 @@ def show_command(pack: Annotated[str, typer.Argument(help="Pack id or path.")]) 
             value = "[yellow]unspecified in source[/]"
         params.add_row(name, prm.type, value, prm.cite.clause, prm.cite.text)
     console.print(params)
+    unspecified = [n for n in m.parameters if p.values.get(n) is None]
+    if unspecified:
+        console.print(
+            "unspecified in source (rules using them report not_configured until set with "
+            "--set name=value): " + ", ".join(unspecified),
+            highlight=False,
+        )
     if m.interpretations:
         interp = Table(title="named interpretations")
         for col in ("name", "question", "options", "default"):
@@ -129,6 +145,11 @@ def show_command(pack: Annotated[str, typer.Argument(help="Pack id or path.")]) 
                 it.default,
             )
         console.print(interp)
+        console.print(
+            "named interpretations (choose with --interpretation name=option): "
+            + ", ".join(f"{name} (default {it.default})" for name, it in m.interpretations.items()),
+            highlight=False,
+        )
     rules = Table(title="rules")
     for col in ("id", "kind", "clause", "over", "actions", "title"):
         rules.add_column(col, overflow="fold")
@@ -250,13 +271,18 @@ def evaluate_command(
     assume_tz: Annotated[
         str | None, typer.Option("--assume-tz", help="Zone for naive timestamps in the facts.")
     ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="Evaluation engine.")] = "reference",
+    engine: Annotated[
+        EngineChoice,
+        typer.Option(
+            "--engine",
+            help="auto (frame for large inputs when installed, else reference), reference, "
+            "frame or stream; all return the same findings.",
+        ),
+    ] = EngineChoice.auto,
 ) -> None:
     """Evaluate facts against a pack and print the findings."""
-    from vbp_rules.engine.reference import evaluate  # noqa: PLC0415
+    from vbp_rules.engine import get_engine, pick_engine  # noqa: PLC0415
 
-    if engine != "reference":
-        fail(f"engine {engine!r} is not available; choose: reference")
     p = load_pack(pack)
     if set_:
         p = p.with_overrides(_parse_sets(set_))
@@ -264,6 +290,7 @@ def evaluate_command(
         if not f.exists():
             fail(f"no such facts file or folder: {f}")
     fs = load_facts(*facts, assume_tz=assume_tz)
+    evaluate = get_engine(pick_engine(engine.value, fs))
     ev = evaluate(
         p, fs, as_of=_parse_as_of(as_of), interpretations=_parse_sets(interpretation or [])
     )
@@ -299,7 +326,10 @@ def evaluate_command(
         )
     console.print(table)
     summary = ev.summary()
-    console.print("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items()), highlight=False)
+    console.print(
+        f"engine: {ev.engine}; summary: " + ", ".join(f"{k}={v}" for k, v in summary.items()),
+        highlight=False,
+    )
     for r in ev.rejects[:20]:
         err_console.print(f"rejected: {r}", highlight=False)
 
