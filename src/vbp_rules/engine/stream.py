@@ -28,7 +28,6 @@ when a monitor is created.
 from __future__ import annotations
 
 import heapq
-import inspect
 import json
 import re
 import uuid
@@ -44,6 +43,7 @@ from vbp_rules._expr_parser import Compare, Name, iter_nodes
 from vbp_rules.calendar import WorkCalendar
 from vbp_rules.engine._functions import split_aggregate
 from vbp_rules.engine.reference import (
+    REFERENCE_KINDS,
     OutOfForcePolicy,
     _Evaluator,
     _period_of,
@@ -55,7 +55,7 @@ from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
 from vbp_rules.expr import NotApplicable
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet, RejectedInput
 from vbp_rules.facts.loading import _explain
-from vbp_rules.findings import Evaluation, Finding, Skip, sort_findings
+from vbp_rules.findings import Evaluation, Finding, Skip, SkipReason, sort_findings
 from vbp_rules.packs.model import (
     DeadlineRule,
     ExemptionRule,
@@ -159,10 +159,6 @@ _PROSE: Final = frozenset(
 _NEVER: Final = datetime.min.replace(tzinfo=UTC)
 _FAR: Final = datetime.max.replace(tzinfo=UTC)
 _TICK: Final = timedelta(microseconds=1)
-#: Whether the reference evaluator takes the as-of day apart from the instant (a date
-#: as_of speaks for that day, although its instant is 00:00 of the next one).
-_TAKES_AS_OF_DAY: Final = "as_of_day" in inspect.signature(_Evaluator).parameters
-
 Notify = Callable[[Finding], object]
 
 
@@ -814,9 +810,6 @@ class Monitor:
 
     def _evaluator(self, when: datetime, day: date | None) -> _Evaluator:
         """A reference-engine evaluator for one clock reading (rows come from the view)."""
-        extra: dict[str, Any] = {}
-        if day is not None and _TAKES_AS_OF_DAY:
-            extra["as_of_day"] = day
         return _Evaluator(
             self.pack,
             cast("FactSet", self._view),
@@ -824,7 +817,7 @@ class Monitor:
             calendar=self.calendar,
             interpretations=self.interpretations,
             out_of_force=self._out_of_force,
-            **extra,
+            as_of_day=day,
         )
 
     def _in_force(self, day: date) -> bool:
@@ -1248,17 +1241,28 @@ def replay(
             ref = (kind, row.id)
             if ref in seen:
                 continue
-            detail = (
-                f"no rule of {pack.id} reads this {kind} row (or every rule's filter left it out)"
-                if kind in streamed
-                else f"{kind} rows are not streamed; rules over them are unsupported by the "
-                "stream engine"
-            )
+            reason: SkipReason = "no_applicable_rule"
+            if kind in REFERENCE_KINDS:
+                reason = "reference_data"
+                detail = (
+                    f"{kind} are reference data (names, levels, communities); "
+                    f"no rule of {pack.id} assesses them"
+                )
+            elif kind in streamed:
+                detail = (
+                    f"no rule of {pack.id} reads this {kind} row (or every rule's filter "
+                    "left it out)"
+                )
+            else:
+                detail = (
+                    f"{kind} rows are not streamed; rules over them are unsupported by the "
+                    "stream engine"
+                )
             skips.append(
                 Skip(
                     pack_id=pack.id,
                     rule_id=None,
-                    reason="no_applicable_rule",
+                    reason=reason,
                     detail=detail,
                     rows=(ref,),
                 )
