@@ -449,3 +449,25 @@ def test_evaluation_and_metadata(jiangxi: Any) -> None:
         assert meta["ruleset"] == m.name
         assert "rules=" in repr(m)
     assert "closed" in repr(m)
+
+
+@pytest.mark.parametrize("oid", ["订单-1", 'a"b', "c\\d", "x y"])
+def test_any_id_text_correlates(jiangxi: Any, oid: str) -> None:
+    with Monitor(jiangxi, now=at(2024, 3, 1)) as m:
+        assert m.order_sent(**order(oid, at(2024, 3, 1, 9)))
+        assert m.order_responded(oid, at(2024, 3, 1, 10))
+        assert not m.order_responded(oid, at(2024, 3, 1, 11))
+        assert not m.order_sent(**order(f" {oid} ", at(2024, 3, 1, 9)))  # ids are stripped
+        assert len(m.rejects) == 2
+
+
+def test_out_of_force_error_propagates_and_state_stays_consistent(jiangxi: Any) -> None:
+    from vbp_rules.errors import OutOfForceError
+
+    with Monitor(jiangxi, now=at(2024, 3, 1), out_of_force="error") as m:
+        with pytest.raises(OutOfForceError):
+            m.order_sent(**order("o1", at(2024, 3, 1, 9)))  # before 2024-06-07
+        # durable-rules recorded the order too: its response is not "unknown"
+        with pytest.raises(OutOfForceError):
+            m.order_responded("o1", at(2024, 3, 1, 10))
+        assert not m.rejects

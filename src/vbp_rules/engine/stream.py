@@ -429,6 +429,7 @@ class Monitor:
         self._payloads: dict[int, tuple[_EventSpec, str, str, Mapping[str, Any], FactModel | None]]
         self._payloads = {}
         self._notes: list[Finding] = []
+        self._error: Exception | None = None
         self._results: dict[tuple[int, Hashable], _Result] = {}
         # partitions to decide at the next flush, and deferred ones (grouped rules over
         # event streams) waiting for their period to end, a tick, or findings()
@@ -660,6 +661,9 @@ class Monitor:
         self._payloads[n] = (spec, kind, row_id, event, made)
         sid = _sid(f"{kind}/{row_id}", self._partitions)
         took = self._driver.post(sid, {"t": f"{spec.name}:{kind}", "k": row_id, "n": n})
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
         if not took:  # pragma: no cover - every event kind has rules
             return self._reject(n, event, "no durable-rules rule took the event", kind=kind)
         return not (self._rejects and self._rejects[-1].row == n)
@@ -676,7 +680,7 @@ class Monitor:
             if spec.create:
                 assert made is not None  # noqa: S101 - validated before posting
                 self._rows[kind][row_id] = made
-                self._changed(kind, made)
+                self._apply(kind, made, None)
                 return [{"t": kind, "k": key}]
             row = self._rows[kind].get(row_id)
             if row is None:  # pragma: no cover - durable-rules joined it with its subject
@@ -696,10 +700,19 @@ class Monitor:
                 self._reject(n, event, reason, kind=kind, field=field)
                 return []
             self._rows[kind][row_id] = new
-            self._changed(kind, new, frozenset(update))
+            self._apply(kind, new, frozenset(update))
             return [{"t": done, "k": key}]
 
         return accept
+
+    def _apply(self, kind: str, row: FactModel, fields: frozenset[str] | None) -> None:
+        """Record a change; an error deciding it (``out_of_force="error"``) is raised once
+        durable-rules has recorded the change too, so both stay in step."""
+        try:
+            self._changed(kind, row, fields)
+        except Exception as exc:  # re-raised by _post
+            if self._error is None:
+                self._error = exc
 
     def _make_refuse(
         self, spec: _EventSpec, why: str
