@@ -465,9 +465,9 @@ def test_out_of_force_error_propagates_and_state_stays_consistent(jiangxi: Any) 
     from vbp_rules.errors import OutOfForceError
 
     with Monitor(jiangxi, now=at(2024, 3, 1), out_of_force="error") as m:
-        with pytest.raises(OutOfForceError):
-            m.order_sent(**order("o1", at(2024, 3, 1, 9)))  # before 2024-06-07
-        # durable-rules recorded the order too: its response is not "unknown"
-        with pytest.raises(OutOfForceError):
+        assert m.order_sent(**order("o1", at(2024, 3, 1, 9)))  # pending: nothing emitted
+        with pytest.raises(OutOfForceError):  # the 48-hour finding is dated 03-01
             m.order_responded("o1", at(2024, 3, 1, 10))
-        assert not m.rejects
+        # durable-rules recorded the response too: a second one is a repeat
+        assert not m.order_responded("o1", at(2024, 3, 1, 11))
+        assert m.rejects[-1].reason.startswith("repeated order_responded")
