@@ -53,7 +53,7 @@ DELTAS = [
 
 PACKS = ["jiangxi-2024", "shandong-2023"]
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,
