@@ -9,7 +9,6 @@ names without observed days in Chinese and in English) and never from a hand-typ
 
 from __future__ import annotations
 
-import calendar as _stdcalendar
 import contextlib
 import functools
 import re
@@ -21,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
+import pendulum
 from holidays.countries.china import China
 
 from vbp_rules.errors import CalendarError
@@ -299,15 +299,19 @@ def as_date(value: object, what: str = "date") -> date:
 
 
 def add_months(day: date, n: int) -> date:
-    """The corresponding day ``n`` months on, or that month's last day (民法典第二百零二条)."""
-    years, month0 = divmod(day.month - 1 + n, 12)
-    year, month = day.year + years, month0 + 1
-    return date(year, month, min(day.day, _stdcalendar.monthrange(year, month)[1]))
+    """The corresponding day ``n`` months on, or that month's last day (民法典第二百零二条).
+
+    pendulum does the month arithmetic (it clamps 01-31 + 1 month to the month's end);
+    the result is a plain :class:`datetime.date`.
+    """
+    moved = pendulum.date(day.year, day.month, day.day).add(months=n)
+    return date(moved.year, moved.month, moved.day)
 
 
 def month_end(year: int, month: int) -> date:
     """The last day of a month."""
-    return date(year, month, _stdcalendar.monthrange(year, month)[1])
+    end = pendulum.date(year, month, 1).end_of("month")
+    return date(end.year, end.month, end.day)
 
 
 # --------------------------------------------------------------------------- schedules

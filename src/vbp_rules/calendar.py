@@ -47,12 +47,35 @@ __all__ = [
     "WorkCalendar",
     "WorkingDays",
     "YearSchedule",
+    "add_months",
     "ensure_aware",
     "load_schedule",
+    "month_end",
 ]
 
 Language: TypeAlias = Literal["zh", "en"]
 _UTC = _dt.UTC
+
+
+# --------------------------------------------------------------------------- months
+
+
+def add_months(d: date, n: int) -> date:
+    """The corresponding day ``n`` months on, or that month's last day (民法典第二百零二条).
+
+    >>> add_months(date(2024, 1, 31), 1), add_months(date(2024, 12, 31), 2)
+    (datetime.date(2024, 2, 29), datetime.date(2025, 2, 28))
+    """
+    return _data.add_months(d, n)
+
+
+def month_end(d: date) -> date:
+    """The last day of ``d``'s month.
+
+    >>> month_end(date(2024, 2, 10))
+    datetime.date(2024, 2, 29)
+    """
+    return _data.month_end(d.year, d.month)
 
 
 # --------------------------------------------------------------------------- durations

@@ -7,7 +7,6 @@ which calendar years a result touched, so findings that depend on a provisional 
 
 from __future__ import annotations
 
-import calendar as _stdcal
 import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
@@ -25,6 +24,8 @@ from vbp_rules.calendar import (
     WorkCalendar,
     WorkingDays,
 )
+from vbp_rules.calendar import add_months as _add_months
+from vbp_rules.calendar import month_end as _month_end
 from vbp_rules.errors import ExpressionError
 from vbp_rules.expr import BUILTIN_FUNCTIONS, Expression, FunctionSpec, parse
 
@@ -195,16 +196,10 @@ class CalendarContext:
             return out
 
         def add_months(d: object, n: object) -> date:
-            day = _as_date(d, "add_months()")
-            k = _as_int(n, "add_months() n")
-            y, m = divmod(day.month - 1 + k, 12)
-            year, month = day.year + y, m + 1
-            last = _stdcal.monthrange(year, month)[1]
-            return date(year, month, min(day.day, last))
+            return _add_months(_as_date(d, "add_months()"), _as_int(n, "add_months() n"))
 
         def month_end(d: object) -> date:
-            day = _as_date(d, "month_end()")
-            return day.replace(day=_stdcal.monthrange(day.year, day.month)[1])
+            return _month_end(_as_date(d, "month_end()"))
 
         def next_month_end(d: object) -> date:
             day = _as_date(self.local_date(d), "next_month_end()")

@@ -6,7 +6,6 @@ It favours clarity over speed; see ``docs/engines.md`` for each rule kind's mean
 
 from __future__ import annotations
 
-import calendar as _stdcal
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,7 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
-from vbp_rules.calendar import WorkCalendar, ensure_aware
+from vbp_rules.calendar import WorkCalendar, add_months, ensure_aware, month_end
 from vbp_rules.engine._functions import CalendarContext
 from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
 from vbp_rules.expr import FunctionSpec, NotApplicable, format_value, to_fraction
@@ -146,7 +145,7 @@ def resolve_interpretations(pack: Pack, chosen: Mapping[str, str] | None) -> dic
 
 
 def _infer_unit(start: date, end: date) -> str:
-    if start.day == 1 and end.day == _stdcal.monthrange(end.year, end.month)[1]:
+    if start.day == 1 and end == month_end(end):
         months = (end.year - start.year) * 12 + end.month - start.month + 1
         if months == 1:
             return "month"
@@ -158,16 +157,15 @@ def _infer_unit(start: date, end: date) -> str:
 
 
 def _period_of(day: date, unit: str) -> Period:
+    """The month, quarter or year a day falls in."""
     if unit == "month":
         start = day.replace(day=1)
-        end = day.replace(day=_stdcal.monthrange(day.year, day.month)[1])
     elif unit == "quarter":
-        m = (day.month - 1) // 3 * 3 + 1
-        start = date(day.year, m, 1)
-        end = date(day.year, m + 2, _stdcal.monthrange(day.year, m + 2)[1])
+        start = date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
     else:
-        start, end = date(day.year, 1, 1), date(day.year, 12, 31)
-    return Period(start=start, end=end, unit=unit)
+        start = date(day.year, 1, 1)
+    months = {"month": 0, "quarter": 2}.get(unit, 11)
+    return Period(start=start, end=month_end(add_months(start, months)), unit=unit)
 
 
 def _fmt(v: object) -> str:
