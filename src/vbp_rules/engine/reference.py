@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any, Literal
@@ -51,6 +51,7 @@ from vbp_rules.vocab import BOUND_WORDS, compare
 
 __all__ = [
     "OutOfForcePolicy",
+    "accounting_skips",
     "evaluate",
     "evaluation_settings",
     "resolve_as_of",
@@ -1046,32 +1047,44 @@ class _Evaluator:
             seen.update(f.rows)
         for s in self.skips:
             seen.update(s.rows)
-        for kind in FACT_KINDS:
-            for row in self.facts.rows(kind):
-                ref = (kind, row.id)
-                if ref in seen:
-                    continue
-                if kind in REFERENCE_KINDS:
-                    reason: SkipReason = "reference_data"
-                    detail = (
-                        f"{kind} are reference data (names, levels, communities); "
-                        f"no rule of {self.pack.id} assesses them"
-                    )
-                else:
-                    reason = "no_applicable_rule"
-                    detail = (
-                        f"no rule of {self.pack.id} reads this {kind} row (or every "
-                        "rule's filter left it out)"
-                    )
-                self.skips.append(
-                    Skip(
-                        pack_id=self.pack.id,
-                        rule_id=None,
-                        reason=reason,
-                        detail=detail,
-                        rows=(ref,),
-                    )
+        self.skips.extend(accounting_skips(self.pack, self.facts, seen))
+
+
+def accounting_skips(
+    pack: Pack,
+    facts: FactSet,
+    seen: set[RowRef],
+    *,
+    unread: Callable[[str], str | None] | None = None,
+) -> list[Skip]:
+    """A skip for every accepted row no finding or skip references: nothing is lost.
+
+    Institutions and enterprises are ``reference_data``; other rows ``no_applicable_rule``
+    with a detail that ``unread(kind)`` may give (an engine that does not read a kind).
+    """
+    out = []
+    for kind in FACT_KINDS:
+        for row in facts.rows(kind):
+            ref = (kind, row.id)
+            if ref in seen:
+                continue
+            reason: SkipReason
+            if kind in REFERENCE_KINDS:
+                reason = "reference_data"
+                detail = (
+                    f"{kind} are reference data (names, levels, communities); "
+                    f"no rule of {pack.id} assesses them"
                 )
+            else:
+                reason = "no_applicable_rule"
+                detail = (unread(kind) if unread is not None else None) or (
+                    f"no rule of {pack.id} reads this {kind} row (or every "
+                    "rule's filter left it out)"
+                )
+            out.append(
+                Skip(pack_id=pack.id, rule_id=None, reason=reason, detail=detail, rows=(ref,))
+            )
+    return out
 
 
 def evaluate(

@@ -43,11 +43,11 @@ from vbp_rules._expr_parser import Compare, Name, iter_nodes
 from vbp_rules.calendar import WorkCalendar
 from vbp_rules.engine._functions import split_aggregate
 from vbp_rules.engine.reference import (
-    REFERENCE_KINDS,
     OutOfForcePolicy,
     _Evaluator,
     _period_of,
     _Unit,
+    accounting_skips,
     resolve_as_of,
     resolve_interpretations,
 )
@@ -55,7 +55,7 @@ from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
 from vbp_rules.expr import NotApplicable
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet, RejectedInput
 from vbp_rules.facts.loading import _explain
-from vbp_rules.findings import Evaluation, Finding, Skip, SkipReason, sort_findings
+from vbp_rules.findings import Evaluation, Finding, Skip, sort_findings
 from vbp_rules.packs.model import (
     DeadlineRule,
     ExemptionRule,
@@ -1249,37 +1249,21 @@ def replay(
         metadata = monitor._metadata()
     seen = {r for f in findings for r in f.rows} | {r for s in skips for r in s.rows}
     streamed = set(STREAMED_KINDS)
-    for kind in FACT_KINDS:
-        for row in fs.rows(kind):
-            ref = (kind, row.id)
-            if ref in seen:
-                continue
-            reason: SkipReason = "no_applicable_rule"
-            if kind in REFERENCE_KINDS:
-                reason = "reference_data"
-                detail = (
-                    f"{kind} are reference data (names, levels, communities); "
-                    f"no rule of {pack.id} assesses them"
-                )
-            elif kind in streamed:
-                detail = (
-                    f"no rule of {pack.id} reads this {kind} row (or every rule's filter "
-                    "left it out)"
-                )
-            else:
-                detail = (
+    skips.extend(
+        accounting_skips(
+            pack,
+            fs,
+            seen,
+            unread=lambda kind: (
+                None
+                if kind in streamed
+                else (
                     f"{kind} rows are not streamed; rules over them are unsupported by the "
                     "stream engine"
                 )
-            skips.append(
-                Skip(
-                    pack_id=pack.id,
-                    rule_id=None,
-                    reason=reason,
-                    detail=detail,
-                    rows=(ref,),
-                )
-            )
+            ),
+        )
+    )
     return Evaluation(
         pack_id=pack.id,
         as_of=when,
