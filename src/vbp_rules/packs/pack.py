@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import attrs
 
-from vbp_rules.errors import PackValidationError
+from vbp_rules.errors import ExpressionError, PackValidationError
 from vbp_rules.expr import Expression
 from vbp_rules.packs._params import convert_parameter
 from vbp_rules.packs.model import PackModel, Parameter, Rule
@@ -151,6 +151,27 @@ class Pack:
             found = split_aggregate(source)
             self._aggregates[source] = found
         return found
+
+    def expression_names(self, sources: Iterable[str | None]) -> set[str]:
+        """Every name the given expressions (or aggregates like ``sum(x)``) read.
+
+        Texts that do not parse are passed over (the loader has reported them).
+        """
+        from vbp_rules.engine._functions import split_aggregate  # noqa: PLC0415
+
+        out: set[str] = set()
+        for source in sources:
+            if not source:
+                continue
+            try:
+                _, inner = split_aggregate(source)
+            except ExpressionError:
+                inner = None
+            try:
+                out |= set(inner.names if inner is not None else self.expr(source).names)
+            except ExpressionError:
+                continue
+        return out
 
     # --- construction ---------------------------------------------------------------
     @classmethod

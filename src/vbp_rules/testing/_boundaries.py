@@ -291,22 +291,6 @@ FACT_KINDS_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _names(pack: Pack, sources: Sequence[str | None]) -> set[str]:
-    out: set[str] = set()
-    for s in sources:
-        if not s:
-            continue
-        try:
-            _, inner = split_aggregate(s)
-        except ExpressionError:
-            inner = None
-        try:
-            out |= set(inner.names if inner is not None else pack.expr(s).names)
-        except ExpressionError:
-            continue
-    return out
-
-
 def _group_keys(rule: Rule) -> list[str]:
     return [g for g in rule.group_by or [] if isinstance(g, str)]
 
@@ -581,7 +565,7 @@ def _pinned_for(ctx: _Ctx, rule: Rule, exprs: Sequence[str | None]) -> dict[str,
     assert rule.over is not None  # noqa: S101
     fields = set(FACT_KINDS_FIELDS[rule.over])
     out: dict[str, object] = {}
-    for name in _names(ctx.pack, exprs) & fields:
+    for name in ctx.pack.expression_names(exprs) & fields:
         fk, _, _ = field_kind(rule.over, name)
         if fk == "int":
             out[name] = 100
@@ -661,7 +645,7 @@ def _threshold_like(  # noqa: PLR0915 - one pass over a rule's bounds, kept toge
         read_sources += [value_src, base_src]
     bound_exprs = [b.expr for _, b, _, _ in sides]
     pinned = _pinned_for(ctx, rule, bound_exprs)
-    read = _names(pack, [*read_sources, *bound_exprs])
+    read = pack.expression_names([*read_sources, *bound_exprs])
     zero_done = False
     for label, b, metric_fn, unit in sides:
 
@@ -1014,7 +998,7 @@ def exemption_cases(pack: Pack, *, calendar: WorkCalendar | None = None) -> list
             fixed.update({"starts_on": anchor.day - timedelta(days=60), "ends_on": anchor.day})
             free = {
                 f: field_options(ex.over, f, anchor)
-                for f in sorted(_names(p, [ex.where]) & set(FACT_KINDS_FIELDS[ex.over]))
+                for f in sorted(p.expression_names([ex.where]) & set(FACT_KINDS_FIELDS[ex.over]))
                 if f not in fixed
             }
             event = None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -164,25 +163,6 @@ class LintIssue:
         return f"{self.level:7} {self.code:28} {self.where}: {self.message}"
 
 
-def _names_in(pack: Pack, sources: Iterable[str | None]) -> set[str]:
-    from vbp_rules.engine._functions import split_aggregate  # noqa: PLC0415
-    from vbp_rules.errors import ExpressionError  # noqa: PLC0415
-
-    out: set[str] = set()
-    for s in sources:
-        if not s:
-            continue
-        try:
-            _, inner = split_aggregate(s)
-        except ExpressionError:
-            inner = None
-        try:
-            out |= set(inner.names if inner is not None else pack.expr(s).names)
-        except ExpressionError:
-            continue
-    return out
-
-
 def _rule_sources(rule: Rule) -> list[str | None]:
     src: list[str | None] = [rule.where, rule.having, *(rule.aggregate or {}).values()]
     for g in rule.group_by or []:
@@ -217,7 +197,7 @@ def _bounds(rule: Rule) -> list[tuple[str, BoundSpec]]:
 def _used_parameters(pack: Pack) -> set[str]:
     used: set[str] = set()
     for rule in pack.rules:
-        used |= _names_in(pack, _rule_sources(rule))
+        used |= pack.expression_names(_rule_sources(rule))
         for _, b in _bounds(rule):
             used |= {x for x in (b.parameter, b.margin) if x}
         if isinstance(rule, DeadlineRule) and rule.window:
