@@ -8,7 +8,6 @@ so that a search over the variants can hit a metric value exactly.
 
 from __future__ import annotations
 
-import calendar as _stdcal
 import itertools
 import types
 import typing
@@ -20,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from vbp_rules.calendar import WorkCalendar
+from vbp_rules.calendar import WorkCalendar, month_end
 from vbp_rules.facts import FACT_KINDS, SHANGHAI, FactSet
 from vbp_rules.packs.pack import Pack
 
@@ -66,9 +65,7 @@ class Anchor:
         while not cal.is_working_day(day):
             day += timedelta(days=1)
         quarter_end_month = (day.month - 1) // 3 * 3 + 3
-        q_end = date(
-            day.year, quarter_end_month, _stdcal.monthrange(day.year, quarter_end_month)[1]
-        )
+        q_end = month_end(date(day.year, quarter_end_month, 1))
         as_of = datetime.combine(q_end + timedelta(days=121), time(0), tzinfo=SHANGHAI)
         return cls(day=day, as_of=as_of)
 
@@ -108,10 +105,6 @@ def field_kind(kind: str, name: str) -> tuple[FieldKind, bool, tuple[object, ...
     return table.get(t, "other"), optional, ()
 
 
-def _month_end(d: date) -> date:
-    return d.replace(day=_stdcal.monthrange(d.year, d.month)[1])
-
-
 def base_row(kind: str, anchor: Anchor, *, index: int = 1) -> dict[str, object]:
     """A valid row of ``kind``: required fields filled, optional ones left out.
 
@@ -133,11 +126,11 @@ def default_value(kind: str, name: str, anchor: Anchor) -> object:
     if name == "period_start":
         return anchor.day.replace(day=1)
     if name == "period_end":
-        return _month_end(anchor.day)
+        return month_end(anchor.day)
     if name == "cycle_start":
         return date(anchor.day.year - 1, anchor.day.month, 1)
     if name == "cycle_end":
-        return _month_end(anchor.day) - timedelta(days=_month_end(anchor.day).day)
+        return month_end(anchor.day) - timedelta(days=month_end(anchor.day).day)
     if name == "year":
         return anchor.day.year
     value: dict[FieldKind, object] = {
