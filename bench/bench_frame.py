@@ -35,7 +35,7 @@ START, END = "<!-- frame:start -->", "<!-- frame:end -->"
 def _as_of_us() -> int:
     from vbp_rules.calendar import WorkCalendar
     from vbp_rules.engine._frame_ingest import epoch_us
-    from vbp_rules.engine.frame import resolve_as_of
+    from vbp_rules.engine.reference import resolve_as_of
 
     return epoch_us(resolve_as_of(AS_OF, WorkCalendar.china()))
 
