@@ -235,3 +235,30 @@ def test_json_schema_is_exported() -> None:
     assert schema["title"] == "vbp_rules policy pack"
     json.dumps(schema, default=str)
     assert "rules" in schema["properties"]
+
+
+def test_packs_published_through_entry_points_are_discovered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A province can publish its pack as a pip package (entry-point group vbp_rules.packs)."""
+    import importlib.metadata
+
+    write_pack(tmp_path / "province_pkg", MINIMAL)
+
+    def packs_folder() -> Path:
+        return tmp_path / "province_pkg"
+
+    class FakeEntryPoint:
+        name = "demo-province"
+
+        def load(self) -> object:
+            return packs_folder
+
+    def entry_points(*, group: str) -> list[FakeEntryPoint]:
+        return [FakeEntryPoint()] if group == "vbp_rules.packs" else []
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    found = {info.id: info for info in list_packs()}
+    assert found["demo-2024"].origin == "entry point demo-province"
+    assert "jiangxi-2024" in found  # the built-in packs are still there
+    assert load_pack("demo-2024").id == "demo-2024"
