@@ -227,6 +227,8 @@ class _Evaluator:
                 for target in r.exempts:
                     self.exemptions[target].append(r)
         self._event_cache: dict[str, list[FactModel]] = {}
+        # each expression compiled once against this run's function table
+        self._runs: dict[str, Callable[[Mapping[str, object]], object]] = {}
 
     # -- plumbing ------------------------------------------------------------------------
     def _rule_origins(self) -> dict[str, Pack]:
@@ -246,7 +248,11 @@ class _Evaluator:
         return all(self.interpretations.get(k) == v for k, v in (rule.interpretation or {}).items())
 
     def ev(self, source: str, env: Mapping[str, object]) -> object:
-        return self.pack.expr(source).evaluate(env, functions=self.functions)
+        run = self._runs.get(source)
+        if run is None:
+            run = self.pack.expr(source).compile(functions=self.functions)
+            self._runs[source] = run
+        return run(env)
 
     def need(self, source: str, env: Mapping[str, object], what: str) -> object:
         value = self.ev(source, env)
@@ -384,7 +390,8 @@ class _Evaluator:
         fn, inner = self.pack.aggregate(source)
         if inner is None:
             return len(envs)
-        vals = [inner.evaluate(e, functions=self.functions) for e in envs]
+        run = inner.compile(functions=self.functions) if envs else None
+        vals = [run(e) for e in envs] if run is not None else []
         present = [v for v in vals if v is not None]
         if fn == "count_if":
             return sum(1 for v in vals if v is True)
