@@ -6,6 +6,7 @@ It favours clarity over speed; see ``docs/engines.md`` for each rule kind's mean
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -145,6 +146,7 @@ def resolve_interpretations(pack: Pack, chosen: Mapping[str, str] | None) -> dic
     return out
 
 
+@functools.lru_cache(maxsize=8192)
 def _infer_unit(start: date, end: date) -> str:
     if start.day == 1 and end == month_end(end):
         months = (end.year - start.year) * 12 + end.month - start.month + 1
@@ -157,8 +159,22 @@ def _infer_unit(start: date, end: date) -> str:
     return "range"
 
 
+#: Periods already built, keyed by the day's type too (a date subclass keeps its type).
+_PERIODS: dict[tuple[type, date, str], Period] = {}
+
+
 def _period_of(day: date, unit: str) -> Period:
     """The month, quarter or year a day falls in."""
+    key = (type(day), day, unit)
+    found = _PERIODS.get(key)
+    if found is None:
+        if len(_PERIODS) >= 8192:
+            _PERIODS.clear()
+        found = _PERIODS[key] = _build_period(day, unit)
+    return found
+
+
+def _build_period(day: date, unit: str) -> Period:
     if unit == "month":
         start = day.replace(day=1)
     elif unit == "quarter":
@@ -169,7 +185,20 @@ def _period_of(day: date, unit: str) -> Period:
     return Period(start=start, end=month_end(add_months(start, months)), unit=unit)
 
 
+#: Rendered exact numbers (keyed by type and value: 1 and Fraction(1) differ in kind).
+_NUMBER_TEXT: dict[tuple[type, object], str] = {}
+
+
 def _fmt(v: object) -> str:
+    t = type(v)
+    if t is int or t is Fraction:
+        key = (t, v)
+        text = _NUMBER_TEXT.get(key)
+        if text is None:
+            if len(_NUMBER_TEXT) >= 65536:
+                _NUMBER_TEXT.clear()
+            text = _NUMBER_TEXT[key] = format_value(v)
+        return text
     if isinstance(v, Fraction | int) and not isinstance(v, bool):
         return format_value(v)
     if isinstance(v, datetime):
@@ -178,6 +207,19 @@ def _fmt(v: object) -> str:
         return v.isoformat()
     return str(v)
 
+
+_HEAD_EN = {
+    "breach": "breach",
+    "compliant": "compliant",
+    "determination": "determined",
+    "needs_review": "needs review",
+}
+_HEAD_ZH = {
+    "breach": "触发",
+    "compliant": "符合",
+    "determination": "认定",
+    "needs_review": "需人工研判",
+}
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
@@ -229,6 +271,8 @@ class _Evaluator:
         self._event_cache: dict[str, list[FactModel]] = {}
         # each expression compiled once against this run's function table
         self._runs: dict[str, Callable[[Mapping[str, object]], object]] = {}
+        self._citations: dict[int, tuple[Rule, Citation]] = {}
+        self._provisional_years: dict[int, bool] = {}
 
     # -- plumbing ------------------------------------------------------------------------
     def _rule_origins(self) -> dict[str, Pack]:
@@ -451,13 +495,29 @@ class _Evaluator:
     # -- findings --------------------------------------------------------------------
     def citation(self, rule: Rule) -> Citation:
         """The rule's citation; an inherited rule cites the document that defines it."""
+        found = self._citations.get(id(rule))
+        if found is not None and found[0] is rule:
+            return found[1]
         origin = self.origin.get(rule.id, self.pack)
-        return Citation(
+        cited = Citation(
             document=rule.cite.document or origin.model.document_number,
             clause=rule.cite.clause,
             text=rule.cite.text,
             pack_id=origin.id,
         )
+        self._citations[id(rule)] = (rule, cited)
+        return cited
+
+    def _provisional(self) -> bool:
+        """``ctx.provisional()``, with each year's answer remembered for the run."""
+        known = self._provisional_years
+        for year in self.ctx.years:
+            p = known.get(year)
+            if p is None:
+                p = known[year] = self.calendar.is_provisional(year)
+            if p:
+                return True
+        return False
 
     def _reference_day(self, unit: _Unit, reference: date | None) -> date:
         """The day a subject is dated, for the in-force check.
@@ -509,21 +569,21 @@ class _Evaluator:
                 )
                 return
             flags.add("out_of_force")
-        if self.ctx.provisional():
+        if self.ctx.years and self._provisional():
             flags.add("provisional_calendar")
         if not model.source.complete:
             flags.add("incomplete_source")
         word = bound.word if bound is not None else None
         op = operator or (bound_operator(bound) if bound is not None else None)
         acts = tuple(rule.actions if actions is None else actions) if outcome != "compliant" else ()
-        rendered = {
-            **dict(values.items()),
-            "subject": str(unit.subject),
-            "period": str(unit.period or ""),
-            "tier": tier or "",
-            "label": label,
-        }
         if rule.message is not None:
+            rendered = {
+                **dict(values.items()),
+                "subject": str(unit.subject),
+                "period": str(unit.period or ""),
+                "tier": tier or "",
+                "label": label,
+            }
             zh, en = _render(rule.message.zh, rendered), _render(rule.message.en, rendered)
         else:
             zh, en = self._default_message(
@@ -563,18 +623,8 @@ class _Evaluator:
         label: str,
     ) -> tuple[str, str]:
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
-        head_en = {
-            "breach": "breach",
-            "compliant": "compliant",
-            "determination": "determined",
-            "needs_review": "needs review",
-        }[outcome]
-        head_zh = {
-            "breach": "触发",
-            "compliant": "符合",
-            "determination": "认定",
-            "needs_review": "需人工研判",
-        }[outcome]
+        head_en = _HEAD_EN[outcome]
+        head_zh = _HEAD_ZH[outcome]
         extra_en = f" ({label})" if label else ""
         bound_en = (
             f"; bound {BOUND_WORDS[word].en if word is not None and word in BOUND_WORDS else op}"
