@@ -24,11 +24,12 @@ import numbers
 import operator
 import re
 from collections.abc import Callable, Collection, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, TypeAlias, cast
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -202,6 +203,10 @@ class LazyArg:
 _NUMBER_TYPES = frozenset({int, Fraction})
 _PLAIN_TYPES = frozenset({int, Fraction, str, bool, type(None), date})
 _EQ_FAST_TYPES = frozenset({int, Fraction, str, bool, date, datetime})
+#: Same-type operands these orderings apply to directly (what the fallback would do).
+_ORDER_FAST_TYPES = frozenset({date, datetime})
+#: Zones whose utcoffset() is never None: a datetime carrying one is aware.
+_AWARE_ZONES = frozenset({timezone, ZoneInfo})
 
 
 def _kind(value: object) -> str:
@@ -229,7 +234,10 @@ def _normalize(value: object) -> object:
 
     Raises a *bare* ExpressionTypeError (no source); callers locate it.
     """
-    if type(value) in _PLAIN_TYPES:
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    if kind is datetime and type(value.tzinfo) in _AWARE_ZONES:  # type: ignore[attr-defined]
         return value
     if isinstance(value, float):
         raise ExpressionTypeError(f"{_FLOAT_MESSAGE} (got {value!r})")
@@ -572,7 +580,10 @@ class _Compiler:
                 value = env[key]
             except KeyError:
                 raise compiler.unknown_name(node, env) from None
-            if type(value) in _PLAIN_TYPES:
+            kind = type(value)
+            if kind in _PLAIN_TYPES:
+                return value
+            if kind is datetime and type(value.tzinfo) in _AWARE_ZONES:  # type: ignore[attr-defined]
                 return value
             try:
                 return _normalize(value)
@@ -686,7 +697,10 @@ class _Compiler:
         def ordering(env: Env) -> object:
             a = left(env)
             b = right(env)
-            if type(a) in _NUMBER_TYPES and type(b) in _NUMBER_TYPES:
+            type_a, type_b = type(a), type(b)
+            if (type_a in _NUMBER_TYPES and type_b in _NUMBER_TYPES) or (
+                type_a is type_b and type_a in _ORDER_FAST_TYPES
+            ):
                 return apply(a, b)
             return slow(a, b)
 
@@ -811,7 +825,12 @@ class _Compiler:
 
         def call_eager(env: Env) -> object:
             values = [run(env) for run in args]
-            return finish(lambda: impl(*values))
+            try:
+                return _normalize(impl(*values))
+            except ExpressionError as exc:
+                if exc.source:
+                    raise
+                raise compiler.locate(exc, node, node.start) from exc
 
         return call_eager
 
