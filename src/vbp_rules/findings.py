@@ -389,4 +389,17 @@ def _reject_dict(r: RejectedInput) -> dict[str, Any]:
 
 def sort_findings(items: Iterable[Finding]) -> tuple[Finding, ...]:
     """Findings in a stable order: rule, subject, period, tier."""
-    return tuple(sorted(items, key=lambda f: (*f.key, f.tier or "", f.outcome)))
+    return tuple(sorted(items, key=_order))
+
+
+def _order(f: Finding) -> tuple[str, str, tuple[tuple[str, str], ...], str, str, str]:
+    # (*f.key, tier, outcome), without the property call and the unpacking
+    period = f.period
+    return (
+        f.pack_id,
+        f.rule_id,
+        f.subject.keys,
+        str(period) if period is not None else "",
+        f.tier or "",
+        f.outcome,
+    )

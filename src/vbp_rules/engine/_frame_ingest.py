@@ -14,7 +14,7 @@ fields in exact integer encodings, so every backend computes the same integers:
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -142,29 +142,24 @@ def python_columns(rows: Iterable[FactModel], kind: str) -> dict[str, list[Any]]
     """Encode validated facts column by column (plain Python lists)."""
     types = field_types(kind)
     out: dict[str, list[Any]] = {c.name: [] for c in normalized_columns(kind)}
-    row_col = out[ROW]
-    for i, row in enumerate(rows):
-        row_col.append(i)
-        d = row.__dict__
-        for name, t in types.items():
-            v = d.get(name)
-            if t == "ratio":
-                if v is None:
-                    out[f"{name}__n"].append(None)
-                    out[f"{name}__d"].append(None)
-                else:
-                    fr = Fraction(v)
-                    out[f"{name}__n"].append(fr.numerator)
-                    out[f"{name}__d"].append(fr.denominator)
-                continue
-            if v is not None:
-                if t == "instant":
-                    v = epoch_us(v)
-                elif t == "day":
-                    v = day_number(v)
-                elif t == "money":
-                    v = _fen(v)
-            out[name].append(v)
+    dicts = [row.__dict__ for row in rows]
+    out[ROW] = list(range(len(dicts)))
+    encoders: dict[str, Callable[[Any], Any]] = {
+        "instant": epoch_us,
+        "day": day_number,
+        "money": _fen,
+    }
+    for name, t in types.items():
+        values = [d.get(name) for d in dicts]
+        if t == "ratio":
+            fractions = [None if v is None else Fraction(v) for v in values]
+            out[f"{name}__n"] = [None if f is None else f.numerator for f in fractions]
+            out[f"{name}__d"] = [None if f is None else f.denominator for f in fractions]
+            continue
+        encode = encoders.get(t)
+        if encode is not None:
+            values = [None if v is None else encode(v) for v in values]
+        out[name] = values
     return out
 
 

@@ -326,10 +326,11 @@ class _Evaluator:
         return self.need(b.expr, env, "bound")
 
     def _row_env(self, row: FactModel) -> dict[str, object]:
-        env = dict(self.base_env)
-        env.update(row.__dict__)
+        env = {**self.base_env, **row.__dict__}
+        if not self.per_batch:
+            return env
         batch_id = env.get("batch_id")
-        if self.per_batch and isinstance(batch_id, str) and batch_id in self.batches:
+        if isinstance(batch_id, str) and batch_id in self.batches:
             batch = self.batches[batch_id]
             for name, field in self.per_batch.items():
                 v = getattr(batch, field, None)
@@ -358,7 +359,13 @@ class _Evaluator:
 
     def row_unit(self, kind: str, row: FactModel, env: dict[str, object]) -> _Unit:
         """The unit of a row-level rule: the row is the subject (its period, if it has one)."""
-        keys = tuple((k, str(env[k])) for k in _KEY_FIELDS if env.get(k) is not None)
+        keys = tuple(
+            [
+                (k, v if type(v) is str else str(v))
+                for k in _KEY_FIELDS
+                if (v := env.get(k)) is not None
+            ]
+        )
         period = None
         ps, pe = env.get("period_start"), env.get("period_end")
         if isinstance(ps, date) and isinstance(pe, date):
