@@ -36,6 +36,7 @@ import attrs
 from pydantic import ValidationError
 
 from vbp_rules.errors import FactsError
+from vbp_rules.facts._gc import paused_gc
 from vbp_rules.facts._readers import RawRow, check_kind, did_you_mean, files_in, read_file
 from vbp_rules.facts._types import CONTEXT_ASSUME_TZ
 from vbp_rules.facts.models import (
@@ -174,8 +175,9 @@ class FactSet:
                 time zone.
         """
         builder = _Builder(assume_tz)
-        builder.add_records(records, source)
-        return builder.build()
+        with paused_gc():
+            builder.add_records(records, source)
+            return builder.build()
 
     def rows(self, kind: str) -> tuple[FactModel, ...]:
         """The accepted facts of ``kind`` (``"orders"``); FactsError if no such kind."""
