@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 
@@ -192,6 +192,10 @@ _NUMBER_TEXT: dict[tuple[type, object], str] = {}
 
 def _fmt(v: object) -> str:
     t = type(v)
+    if t is datetime:
+        return cast("datetime", v).isoformat(timespec="minutes")
+    if t is str:
+        return cast("str", v)
     if t is int or t is Fraction:
         key = (t, v)
         text = _NUMBER_TEXT.get(key)
