@@ -640,10 +640,10 @@ def run(*, quick: bool) -> str:  # noqa: PLR0915 - one linear report
         "for one subject, not for a province-year.",
         f"- At {sizes[-1]:,} orders it spends about {us(per_row_10k or 0)} µs per input row "
         "over the whole pack; a province-year (10⁷ order lines) would take hours. "
-        "Province-scale speed will come from the frame engine (narwhals over Polars, "
-        "DuckDB, PySpark), a later issue: ECOSYSTEM-NOTES.md measured a hand-written "
-        "Polars lazy query at ~10⁸ rows/s for the same kind of exact integer check. The "
-        "frame engine must return the same findings as this one.",
+        "Province-scale speed is the frame engine's job (narwhals over Polars, DuckDB, "
+        "PySpark; its section below): ECOSYSTEM-NOTES.md measured a hand-written Polars "
+        "lazy query at ~10⁸ rows/s for the same kind of exact integer check. The frame "
+        "engine returns the same findings as this one.",
         "- The hand loop is the floor for plain Python on this rule; the engine's extra cost "
         "is the generic machinery (per-row environments, expression evaluation, findings "
         "with messages and citations).",
