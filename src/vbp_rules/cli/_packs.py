@@ -20,7 +20,7 @@ from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
 from vbp_rules.facts import facts_json_schema, load_facts
 from vbp_rules.packs import list_packs, load_pack, pack_json_schema
 from vbp_rules.packs._params import render_parameter
-from vbp_rules.packs.testing import run_pack_tests
+from vbp_rules.packs.testing import rule_coverage, run_pack_tests
 from vbp_rules.vocab import ACTIONS
 
 
@@ -199,9 +199,7 @@ def pack_test_command(
         for problem in r.problems:
             console.print(f"    {problem}", highlight=False)
     if coverage:
-        seen = set().union(*(r.rules_seen for r in results)) if results else set()
-        evaluable = [r.id for r in p.rules if r.over is not None and r.kind != "exemption"]
-        missing = [rid for rid in evaluable if rid not in seen]
+        evaluable, missing = rule_coverage(p, results)
         pct = 100 * (len(evaluable) - len(missing)) // max(len(evaluable), 1)
         console.print(
             f"coverage: {len(evaluable) - len(missing)}/{len(evaluable)} evaluable rules "

@@ -35,6 +35,7 @@ __all__ = [
     "PackTestCase",
     "PackTestResult",
     "collect_pack_tests",
+    "rule_coverage",
     "run_pack_test",
     "run_pack_tests",
 ]
@@ -294,3 +295,21 @@ def run_pack_tests(pack: Pack | str | Path, *, only: Sequence[str] = ()) -> list
             continue
         results.append(run_pack_test(p, case))
     return results
+
+
+def rule_coverage(
+    pack: Pack, results: Sequence[PackTestResult]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the rules a pack's tests can reach, those no case exercised), in pack order.
+
+    A rule counts when a case produced a finding or a skip for it (not merely "another
+    interpretation" or "documentation only"); an exemption counts when a case exempted
+    something with it. Rules with no ``over`` (documentation only) are left out.
+    """
+    seen: set[str] = set()
+    for r in results:
+        seen |= r.rules_seen
+        if r.evaluation is not None:
+            seen |= {s.exemption for s in r.evaluation.skips if s.exemption}
+    reachable = tuple(r.id for r in pack.rules if r.over is not None)
+    return reachable, tuple(rid for rid in reachable if rid not in seen)
