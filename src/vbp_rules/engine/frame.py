@@ -215,12 +215,7 @@ class _FrameEvaluator(_Evaluator):
         """A cached unit with this run's parameter values (per-batch values kept)."""
         env = dict(self.base_env)
         env.update({k: v for k, v in unit.env.items() if k not in self.base_env})
-        batch_id = env.get("batch_id")
-        if self.per_batch and isinstance(batch_id, str) and batch_id in self.batches:
-            for pname, field in self.per_batch.items():
-                value = getattr(self.batches[batch_id], field, None)
-                if value is not None:
-                    env[pname] = value
+        self.batch_values(env)
         return _Unit(env=env, rows=unit.rows, subject=unit.subject, period=unit.period)
 
     def _frame_units(self, rule: Rule) -> list[_Unit]:
@@ -316,12 +311,7 @@ class _FrameEvaluator(_Evaluator):
             if rule.period is not None:
                 period = _period_of(from_day(int(grouped["__pstart"][j])), rule.period.unit)
                 env["period_start"], env["period_end"] = period.start, period.end
-            batch_id = env.get("batch_id")
-            if self.per_batch and isinstance(batch_id, str) and batch_id in self.batches:
-                for pname, field in self.per_batch.items():
-                    pv_ = getattr(self.batches[batch_id], field, None)
-                    if pv_ is not None:
-                        env[pname] = pv_
+            self.batch_values(env)
             for i, (name, fn, av) in enumerate(aggs):
                 raw = grouped[f"__a{i}"][j]
                 if av is None or fn == "count_if":

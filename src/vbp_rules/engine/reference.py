@@ -332,8 +332,13 @@ class _Evaluator:
 
     def _row_env(self, row: FactModel) -> dict[str, object]:
         env = {**self.base_env, **row.__dict__}
+        self.batch_values(env)
+        return env
+
+    def batch_values(self, env: dict[str, object]) -> None:
+        """Replace ``per_batch`` parameters by the values the subject's batch sets."""
         if not self.per_batch:
-            return env
+            return
         batch_id = env.get("batch_id")
         if isinstance(batch_id, str) and batch_id in self.batches:
             batch = self.batches[batch_id]
@@ -341,7 +346,6 @@ class _Evaluator:
                 v = getattr(batch, field, None)
                 if v is not None:
                     env[name] = v
-        return env
 
     # -- units -----------------------------------------------------------------------
     def units(self, rule: Rule) -> list[_Unit]:
@@ -427,12 +431,7 @@ class _Evaluator:
             period = periods[key]
             if period is not None:
                 env["period_start"], env["period_end"] = period.start, period.end
-            batch_id = env.get("batch_id")
-            if self.per_batch and isinstance(batch_id, str) and batch_id in self.batches:
-                for name, field in self.per_batch.items():
-                    v = getattr(self.batches[batch_id], field, None)
-                    if v is not None:
-                        env[name] = v
+            self.batch_values(env)
             for name, source in (rule.aggregate or {}).items():
                 env[name] = self._aggregate(source, [e for _, e in members])
             keys = tuple((k, str(v)) for k, v in zip(key_names, key, strict=False) if v is not None)
