@@ -318,13 +318,17 @@ class _Evaluator:
             if name in env and name not in params and name != "as_of"
         }
 
+    def parameter(self, name: str, env: Mapping[str, object]) -> object:
+        """A parameter's value for a subject; unspecified and unset → not configured."""
+        value = env.get(name)
+        if value is None:
+            raise _NotConfigured(name)
+        # a duration used as a bound (20 working days) compares as its count
+        return getattr(value, "n", value)
+
     def bound_value(self, b: BoundSpec, env: Mapping[str, object]) -> object:
         if b.parameter is not None:
-            value = env.get(b.parameter)
-            if value is None:
-                raise _NotConfigured(b.parameter)
-            # a duration used as a bound (20 working days) compares as its count
-            return getattr(value, "n", value)
+            return self.parameter(b.parameter, env)
         if b.value is not None:
             return to_fraction(b.value)
         assert b.expr is not None  # noqa: S101 - model guarantees one source
@@ -1060,11 +1064,7 @@ class _Evaluator:
             b = rule.breach_if
             op = bound_operator(b)
             try:
-                margin = (
-                    to_fraction(self.bound_value(BoundSpec(op=">=", parameter=b.margin), u.env))
-                    if b.margin
-                    else Fraction(0)
-                )
+                margin = to_fraction(self.parameter(b.margin, u.env)) if b.margin else Fraction(0)
                 offset = (
                     to_fraction(self.bound_value(b, u.env))
                     if (b.parameter or b.value or b.expr)
