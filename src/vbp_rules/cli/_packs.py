@@ -333,9 +333,9 @@ def evaluate_command(
 
 
 def _short(v: object) -> str:
-    from vbp_rules.engine.reference import _fmt  # noqa: PLC0415
+    from vbp_rules.engine.semantics import format_display  # noqa: PLC0415
 
-    return _fmt(v)
+    return format_display(v)
 
 
 @app.command("schema")

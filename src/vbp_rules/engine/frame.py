@@ -33,12 +33,12 @@ from vbp_rules.engine._frame_ingest import (
     python_columns,
 )
 from vbp_rules.engine._functions import split_aggregate
-from vbp_rules.engine.reference import (
+from vbp_rules.engine.semantics import (
     OutOfForcePolicy,
-    _Evaluator,
-    _period_of,
-    _Unit,
+    Run,
+    Unit,
     evaluation_settings,
+    period_of,
 )
 from vbp_rules.facts import FACT_KINDS, FactSet
 from vbp_rules.facts._gc import paused_gc
@@ -100,7 +100,7 @@ def _decode(v: Val, value: object) -> object:
     return value
 
 
-class _FrameEvaluator(_Evaluator):
+class _FrameEvaluator(Run):
     """The reference evaluator with its row work (filter, group, aggregate) on frames."""
 
     def __init__(
@@ -111,7 +111,7 @@ class _FrameEvaluator(_Evaluator):
         tables: Mapping[str, nw.LazyFrame[Any]],
         backend: str,
         session: object,
-        unit_cache: dict[tuple[object, ...], tuple[str | None, list[_Unit]]] | None = None,
+        unit_cache: dict[tuple[object, ...], tuple[str | None, list[Unit]]] | None = None,
         only_rules: frozenset[str] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -151,7 +151,7 @@ class _FrameEvaluator(_Evaluator):
             return lf.filter(nw.lit(value=False))
         return lf.filter(cond.expr.fill_null(value=False))
 
-    def units(self, rule: Rule) -> list[_Unit]:
+    def units(self, rule: Rule) -> list[Unit]:
         if self.only_rules is not None and rule.id not in self.only_rules:
             return []
         key = self._cache_key(rule)
@@ -211,14 +211,14 @@ class _FrameEvaluator(_Evaluator):
         used = sorted(n for n in names if n in params or n == "as_of")
         return (rule.id, tuple((n, repr(self.base_env.get(n))) for n in used))
 
-    def _refresh(self, unit: _Unit) -> _Unit:
+    def _refresh(self, unit: Unit) -> Unit:
         """A cached unit with this run's parameter values (per-batch values kept)."""
         env = dict(self.base_env)
         env.update({k: v for k, v in unit.env.items() if k not in self.base_env})
         self.batch_values(env)
-        return _Unit(env=env, rows=unit.rows, subject=unit.subject, period=unit.period)
+        return Unit(env=env, rows=unit.rows, subject=unit.subject, period=unit.period)
 
-    def _frame_units(self, rule: Rule) -> list[_Unit]:
+    def _frame_units(self, rule: Rule) -> list[Unit]:
         assert rule.over is not None  # noqa: S101
         kind = rule.over
         lf = self.selected(rule)
@@ -233,7 +233,7 @@ class _FrameEvaluator(_Evaluator):
 
     def _grouped_units(  # noqa: PLR0915 - one linear pipeline, split in a later revision
         self, rule: Rule, kind: str, lf: nw.LazyFrame[Any]
-    ) -> list[_Unit]:
+    ) -> list[Unit]:
         scope = self.scope(kind)
         key_names: list[str] = []
         key_vals: list[Val] = []
@@ -302,14 +302,14 @@ class _FrameEvaluator(_Evaluator):
         rows_by_unit: dict[int, list[tuple[str, str]]] = {}
         for u, rid in zip(unit_ids, ids, strict=True):
             rows_by_unit.setdefault(u, []).append((kind, rid))
-        out: list[_Unit] = []
+        out: list[Unit] = []
         for j, u in enumerate(grouped["__unit"]):
             key = [_decode(v, grouped[c][j]) for v, c in zip(key_vals, key_cols, strict=True)]
             env = dict(self.base_env)
             env.update(zip(key_names, key, strict=True))
             period = None
             if rule.period is not None:
-                period = _period_of(from_day(int(grouped["__pstart"][j])), rule.period.unit)
+                period = period_of(from_day(int(grouped["__pstart"][j])), rule.period.unit)
                 env["period_start"], env["period_end"] = period.start, period.end
             self.batch_values(env)
             for i, (name, fn, av) in enumerate(aggs):
@@ -322,7 +322,7 @@ class _FrameEvaluator(_Evaluator):
                     env[name] = _decode(av, raw)
             keys = tuple((k, str(x)) for k, x in zip(key_names, key, strict=True) if x is not None)
             out.append(
-                _Unit(
+                Unit(
                     env=env,
                     rows=tuple(rows_by_unit[u]),
                     subject=Subject(kind=kind, keys=keys),
@@ -350,7 +350,7 @@ class Prepared:
     tables: dict[str, nw.LazyFrame[Any]]
     backend: str
     session: object = None
-    unit_cache: dict[tuple[object, ...], tuple[str | None, list[_Unit]]] | None = None
+    unit_cache: dict[tuple[object, ...], tuple[str | None, list[Unit]]] | None = None
 
 
 def prepare(

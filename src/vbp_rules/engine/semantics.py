@@ -1,7 +1,13 @@
-"""The reference engine: row by row, in plain Python, exact. The specification.
+"""The meaning of every rule kind, once: the per-subject decisions all engines share.
 
-Every other engine must return the same findings, skips and rejects on the same facts.
-It favours clarity over speed; see ``docs/engines.md`` for each rule kind's meaning.
+:class:`Run` holds one evaluation's settings (pack, as-of instant, calendar, readings)
+and decides subjects (:class:`Unit`: a rule's subject, its expression environment and
+the rows behind it): thresholds, tiers, change bands, deadlines, streaks, relative
+levels, exemptions, determinations and reviews, with their findings, skips, messages,
+citations and flags. The executors supply the units: the reference engine
+(:mod:`vbp_rules.engine.reference`) row by row, the frame engine from frames (and it
+lowers most decisions to columns, falling back to these for the rest), the stream
+engine incrementally. See ``docs/engines.md`` for each rule kind's meaning.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from vbp_rules.engine._functions import CalendarContext
 from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
 from vbp_rules.expr import FunctionSpec, NotApplicable, format_value, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
-from vbp_rules.facts._gc import paused_gc
 from vbp_rules.findings import (
     Citation,
     Evaluation,
@@ -52,10 +57,15 @@ from vbp_rules.packs.pack import Pack
 from vbp_rules.vocab import BOUND_WORDS, compare
 
 __all__ = [
+    "REFERENCE_KINDS",
     "OutOfForcePolicy",
+    "Run",
+    "Unit",
     "accounting_skips",
-    "evaluate",
+    "build_period",
     "evaluation_settings",
+    "format_display",
+    "period_of",
     "resolve_as_of",
     "resolve_interpretations",
 ]
@@ -95,7 +105,7 @@ _UNDECIDED = (NotApplicable, _Missing, _NotConfigured)
 
 
 @attrs.define(kw_only=True, slots=True)
-class _Unit:
+class Unit:
     """One subject of one rule: its expression environment and the rows behind it."""
 
     env: dict[str, object]
@@ -164,18 +174,18 @@ def _infer_unit(start: date, end: date) -> str:
 _PERIODS: dict[tuple[type, date, str], Period] = {}
 
 
-def _period_of(day: date, unit: str) -> Period:
+def period_of(day: date, unit: str) -> Period:
     """The month, quarter or year a day falls in."""
     key = (type(day), day, unit)
     found = _PERIODS.get(key)
     if found is None:
         if len(_PERIODS) >= 8192:
             _PERIODS.clear()
-        found = _PERIODS[key] = _build_period(day, unit)
+        found = _PERIODS[key] = build_period(day, unit)
     return found
 
 
-def _build_period(day: date, unit: str) -> Period:
+def build_period(day: date, unit: str) -> Period:
     if unit == "month":
         start = day.replace(day=1)
     elif unit == "quarter":
@@ -190,7 +200,8 @@ def _build_period(day: date, unit: str) -> Period:
 _NUMBER_TEXT: dict[tuple[type, object], str] = {}
 
 
-def _fmt(v: object) -> str:
+def format_display(v: object) -> str:
+    """A value as messages show it (instants to the minute, exact numbers)."""
     t = type(v)
     if t is datetime:
         return cast("datetime", v).isoformat(timespec="minutes")
@@ -231,11 +242,12 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 def _render(template: str, values: Mapping[str, object]) -> str:
     return _PLACEHOLDER.sub(
-        lambda m: _fmt(values[m.group(1)]) if m.group(1) in values else m.group(0), template
+        lambda m: format_display(values[m.group(1)]) if m.group(1) in values else m.group(0),
+        template,
     )
 
 
-class _Evaluator:
+class Run:
     """One evaluation run of one pack over one fact set."""
 
     def __init__(
@@ -352,7 +364,7 @@ class _Evaluator:
                     env[name] = v
 
     # -- units -----------------------------------------------------------------------
-    def units(self, rule: Rule) -> list[_Unit]:
+    def units(self, rule: Rule) -> list[Unit]:
         assert rule.over is not None  # noqa: S101 - checked by the caller
         kind = rule.over
         selected: list[tuple[FactModel, dict[str, object]]] = []
@@ -370,7 +382,7 @@ class _Evaluator:
             return [self.row_unit(kind, row, env) for row, env in selected]
         return self._grouped(rule, kind, selected)
 
-    def row_unit(self, kind: str, row: FactModel, env: dict[str, object]) -> _Unit:
+    def row_unit(self, kind: str, row: FactModel, env: dict[str, object]) -> Unit:
         """The unit of a row-level rule: the row is the subject (its period, if it has one)."""
         keys = tuple(
             [
@@ -383,7 +395,7 @@ class _Evaluator:
         ps, pe = env.get("period_start"), env.get("period_end")
         if isinstance(ps, date) and isinstance(pe, date):
             period = Period(start=ps, end=pe, unit=_infer_unit(ps, pe))
-        return _Unit(
+        return Unit(
             env=env, rows=((kind, row.id),), subject=Subject(kind=kind, keys=keys), period=period
         )
 
@@ -403,7 +415,7 @@ class _Evaluator:
 
     def _grouped(
         self, rule: Rule, kind: str, selected: list[tuple[FactModel, dict[str, object]]]
-    ) -> list[_Unit]:
+    ) -> list[Unit]:
         groups: dict[tuple[Any, ...], list[tuple[FactModel, dict[str, object]]]] = {}
         key_names: list[str] = []
         for g in rule.group_by or []:
@@ -423,7 +435,7 @@ class _Evaluator:
                     continue  # rows with no date cannot be placed in a period
                 day = self.calendar.local_date(raw) if isinstance(raw, datetime) else raw
                 assert isinstance(day, date)  # noqa: S101 - a date or instant field
-                period = _period_of(day, rule.period.unit)
+                period = period_of(day, rule.period.unit)
                 values.append(period.start)
             key = tuple(values)
             groups.setdefault(key, []).append((row, env))
@@ -441,7 +453,7 @@ class _Evaluator:
             keys = tuple((k, str(v)) for k, v in zip(key_names, key, strict=False) if v is not None)
             rows = tuple((kind, r.id) for r, _ in members)
             out.append(
-                _Unit(env=env, rows=rows, subject=Subject(kind=kind, keys=keys), period=period)
+                Unit(env=env, rows=rows, subject=Subject(kind=kind, keys=keys), period=period)
             )
         return out
 
@@ -480,7 +492,7 @@ class _Evaluator:
             ]
         return self._event_cache[ex.id]
 
-    def exemption_for(self, rule: Rule, unit: _Unit) -> tuple[ExemptionRule, FactModel] | None:
+    def exemption_for(self, rule: Rule, unit: Unit) -> tuple[ExemptionRule, FactModel] | None:
         for ex in self.exemptions.get(rule.id, ()):
             window: tuple[object, object] | None = None
             if ex.overlap:
@@ -534,7 +546,7 @@ class _Evaluator:
                 return True
         return False
 
-    def _reference_day(self, unit: _Unit, reference: date | None) -> date:
+    def _reference_day(self, unit: Unit, reference: date | None) -> date:
         """The day a subject is dated, for the in-force check.
 
         A period's last day; else the day the rule itself names (a deadline's start, or
@@ -549,7 +561,7 @@ class _Evaluator:
     def emit(
         self,
         rule: Rule,
-        unit: _Unit,
+        unit: Unit,
         outcome: Outcome,
         *,
         values: Mapping[str, object],
@@ -637,7 +649,7 @@ class _Evaluator:
         op: str | None,
         label: str,
     ) -> tuple[str, str]:
-        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
+        shown = ", ".join(f"{k}={format_display(v)}" for k, v in values.items())
         head_en = _HEAD_EN[outcome]
         head_zh = _HEAD_ZH[outcome]
         extra_en = f" ({label})" if label else ""
@@ -655,7 +667,7 @@ class _Evaluator:
     def skip(
         self,
         rule: Rule | None,
-        unit: _Unit | None,
+        unit: Unit | None,
         reason: SkipReason,
         detail: str,
         *,
@@ -707,7 +719,7 @@ class _Evaluator:
         self._exemption_leftovers()
         self._accounting()
 
-    def one(self, rule: Rule, unit: _Unit) -> None:
+    def one(self, rule: Rule, unit: Unit) -> None:
         self.ctx.reset()
         if self.exempted(rule, unit):
             return
@@ -718,7 +730,7 @@ class _Evaluator:
         except _UNDECIDED as exc:
             self._skip_for(rule, unit, exc)
 
-    def exempted(self, rule: Rule, unit: _Unit) -> bool:
+    def exempted(self, rule: Rule, unit: Unit) -> bool:
         """Record an ``exempted`` skip when an exemption takes the subject out."""
         found = self.exemption_for(rule, unit)
         if found is None:
@@ -735,7 +747,7 @@ class _Evaluator:
         )
         return True
 
-    def _skip_for(self, rule: Rule, unit: _Unit, exc: Exception) -> None:
+    def _skip_for(self, rule: Rule, unit: Unit, exc: Exception) -> None:
         """The skip for a subject a rule could not decide, by the reason it could not."""
         if isinstance(exc, NotApplicable):
             self.skip(rule, unit, "not_applicable", exc.reason)
@@ -750,7 +762,7 @@ class _Evaluator:
         else:  # pragma: no cover - only the three signals above are caught
             raise exc
 
-    def having(self, rule: Rule, unit: _Unit) -> bool:
+    def having(self, rule: Rule, unit: Unit) -> bool:
         """Apply a rule's subject filter; False records why the subject is not assessed."""
         if rule.having is None:
             return True
@@ -767,7 +779,7 @@ class _Evaluator:
             return False
         return True
 
-    def decide(self, rule: Rule, unit: _Unit) -> None:
+    def decide(self, rule: Rule, unit: Unit) -> None:
         env = unit.env
         if isinstance(rule, ThresholdRule):
             if rule.condition is not None:
@@ -851,7 +863,7 @@ class _Evaluator:
             msg = f"rule kind {rule.kind} is not evaluated per unit"
             raise AssertionError(msg)
 
-    def tiers(self, rule: TiersRule, unit: _Unit) -> None:
+    def tiers(self, rule: TiersRule, unit: Unit) -> None:
         env = unit.env
         metric = self.need(rule.metric.expr, env, rule.metric.name)
         unconfigured: _NotConfigured | None = None
@@ -892,7 +904,7 @@ class _Evaluator:
         msg = f"no tier of {rule.id} holds for {metric}"  # pragma: no cover
         raise AssertionError(msg)
 
-    def deadline(self, rule: DeadlineRule, unit: _Unit) -> None:
+    def deadline(self, rule: DeadlineRule, unit: Unit) -> None:
         env = unit.env
         if rule.due is not None:
             due = self.need(rule.due, env, "due")
@@ -950,7 +962,7 @@ class _Evaluator:
         msg = f"rule {rule.id}: {what} must be an instant or a date, got {value!r}"
         raise ExpressionError(msg)
 
-    def determination(self, rule: DeterminationRule, unit: _Unit) -> None:
+    def determination(self, rule: DeterminationRule, unit: Unit) -> None:
         env = unit.env
         for case in [*rule.cases, *([rule.otherwise] if rule.otherwise else [])]:
             hold = self.ev(case.when, env)
@@ -980,7 +992,7 @@ class _Evaluator:
 
     def streak(self, rule: StreakRule) -> None:
         units = self.units(rule)
-        by_subject: dict[tuple[tuple[str, str], ...], list[_Unit]] = defaultdict(list)
+        by_subject: dict[tuple[tuple[str, str], ...], list[Unit]] = defaultdict(list)
         for u in units:
             by_subject[u.subject.keys].append(u)
         for members in by_subject.values():
@@ -1024,7 +1036,7 @@ class _Evaluator:
 
     def relative(self, rule: RelativeRule) -> None:
         units = self.units(rule)
-        computed: list[tuple[_Unit, Any, Any, tuple[object, ...]]] = []
+        computed: list[tuple[Unit, Any, Any, tuple[object, ...]]] = []
         totals: dict[tuple[object, ...], list[Any]] = {}
         for u in units:
             # the population is the subjects the rule assesses: a subject its `having`
@@ -1153,50 +1165,6 @@ def accounting_skips(
                 Skip(pack_id=pack.id, rule_id=None, reason=reason, detail=detail, rows=(ref,))
             )
     return out
-
-
-def evaluate(
-    pack: Pack,
-    facts: FactSet | Mapping[str, Iterable[Any]],
-    *,
-    as_of: datetime | date,
-    interpretations: Mapping[str, str] | None = None,
-    calendar: WorkCalendar | None = None,
-    out_of_force: OutOfForcePolicy = "flag",
-) -> Evaluation:
-    """Evaluate a pack against facts with the reference engine.
-
-    Args:
-        pack: a loaded pack (:func:`vbp_rules.load_pack`).
-        facts: a :class:`~vbp_rules.facts.FactSet`, or a mapping ``{kind: [rows]}``.
-        as_of: the instant the evaluation is made at (a date means 24:00 of that day);
-            deadlines with no end event are breached only once due before ``as_of``.
-        interpretations: named readings of ambiguous clauses (defaults from the pack).
-        calendar: the working-day calendar (default :meth:`WorkCalendar.china`).
-        out_of_force: for subjects dated outside the pack's in-force window: ``flag``
-            every finding (default), ``skip`` them, or raise (``error``).
-
-    Returns:
-        The findings (compliant ones included), skips and rejected inputs; every input
-        row is accounted for.
-
-    Raises:
-        NaiveDatetimeError: ``as_of`` is a naive datetime.
-        PackValidationError: an unknown interpretation or option.
-        OutOfForceError: ``out_of_force="error"`` and a subject is out of force.
-    """
-    with paused_gc():
-        fs = facts if isinstance(facts, FactSet) else FactSet.from_records(facts)
-        run = _Evaluator(
-            pack,
-            fs,
-            **evaluation_settings(
-                pack, as_of=as_of, interpretations=interpretations, calendar=calendar
-            ),
-            out_of_force=out_of_force,
-        )
-        run.run()
-        return run.result("reference")
 
 
 def evaluation_settings(

@@ -14,7 +14,7 @@ How the work is split (see ``docs/stream.md``):
   Its verdict decides whether an event is applied or rejected. It only ever sees exact
   strings (kinds, keys): no number, no instant, no arithmetic.
 - Python keeps the payloads (aware instants, exact ratios, money) and decides every rule
-  with the reference engine's own code (:class:`vbp_rules.engine.reference._Evaluator`)
+  with the reference engine's own code (:class:`vbp_rules.engine.semantics.Run`)
   on the rows of the subject that changed, so findings are the reference's, exactly.
 - Time comes only from :meth:`Monitor.tick` (and the ``now`` a monitor starts at), never
   from the wall clock; durable-rules timers are not used. After any sequence of events
@@ -42,12 +42,12 @@ from pydantic import ValidationError
 from vbp_rules._expr_parser import Compare, Name, iter_nodes
 from vbp_rules.calendar import WorkCalendar
 from vbp_rules.engine._functions import split_aggregate
-from vbp_rules.engine.reference import (
+from vbp_rules.engine.semantics import (
     OutOfForcePolicy,
-    _Evaluator,
-    _period_of,
-    _Unit,
+    Run,
+    Unit,
     accounting_skips,
+    period_of,
     resolve_as_of,
     resolve_interpretations,
 )
@@ -822,9 +822,9 @@ class Monitor:
         self._announce()
         return arose
 
-    def _evaluator(self, when: datetime, day: date | None) -> _Evaluator:
+    def _evaluator(self, when: datetime, day: date | None) -> Run:
         """A reference-engine evaluator for one clock reading (rows come from the view)."""
-        return _Evaluator(
+        return Run(
             self.pack,
             cast("FactSet", self._view),
             as_of=when,
@@ -871,7 +871,7 @@ class Monitor:
                 return None
             day = raw.astimezone(self.calendar.tz).date() if isinstance(raw, datetime) else raw
             if not plan.streak and isinstance(day, date):
-                values.append(_period_of(day, rule.period.unit).start)
+                values.append(period_of(day, rule.period.unit).start)
         return tuple(values)
 
     def _changed(self, kind: str, row: FactModel, fields: frozenset[str] | None = None) -> None:
@@ -928,7 +928,7 @@ class Monitor:
         start = pk[-1]
         if not isinstance(start, date) or self._day is None:
             return True
-        return _period_of(start, period.unit).end < self._day
+        return period_of(start, period.unit).end < self._day
 
     def _decide(self, plan: _Plan, pk: Hashable) -> None:
         ev = self._ev
@@ -1010,7 +1010,7 @@ class Monitor:
         ev.ctx.reset()
         return best
 
-    def _due_of(self, rule: DeadlineRule, unit: _Unit) -> datetime | None:
+    def _due_of(self, rule: DeadlineRule, unit: Unit) -> datetime | None:
         """The instant a pending deadline becomes due (as the reference engine computes it)."""
         ev = self._ev
         env = unit.env

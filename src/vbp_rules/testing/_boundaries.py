@@ -421,10 +421,10 @@ class _Search:
         if self.rule.period is not None:
             raw = first.get(self.rule.period.field)
             day = self.ctx.cal.local_date(raw) if isinstance(raw, datetime) else raw
-            from vbp_rules.engine.reference import _period_of  # noqa: PLC0415
+            from vbp_rules.engine.semantics import period_of  # noqa: PLC0415
 
             assert day is not None  # noqa: S101 - period fields are filled
-            period = _period_of(day, self.rule.period.unit)  # type: ignore[arg-type]
+            period = period_of(day, self.rule.period.unit)  # type: ignore[arg-type]
             env["period_start"], env["period_end"] = period.start, period.end
         for name, source in (self.rule.aggregate or {}).items():
             env[name] = self._aggregate(source, members)
