@@ -719,6 +719,21 @@ class WorkCalendar:
             raise CalendarError(f"unknown language {lang!r} (expected 'zh' or 'en')")
         return lang
 
+    def day_arrays(self) -> tuple[date, bytes, tuple[int, ...], tuple[int, ...]]:
+        """The supported range as arrays, for data-frame joins (the frame engine's day table).
+
+        Returns:
+            ``(first_day, working, cum, positions)``: ``working[i]`` is 1 when day
+            ``first_day + i`` is a working day, ``cum[i]`` is :meth:`working_day_index` of
+            that day, and ``positions[k]`` is the offset of the ``(k + 1)``-th working day.
+
+        >>> first, working, cum, positions = WorkCalendar.china().day_arrays()
+        >>> first, working[0], cum[0], positions[0]
+        (datetime.date(2000, 1, 1), 0, 0, 2)
+        """
+        t = self._tables
+        return _data.EPOCH, bytes(t.working), tuple(t.cum), tuple(t.positions)
+
     def working_day_index(self, d: date) -> int:
         """The number of working days from 2000-01-01 up to and including ``d``.
 

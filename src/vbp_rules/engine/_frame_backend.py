@@ -104,7 +104,7 @@ _PERIODS: dict[tuple[int, int], Any] = {}
 
 
 def period_table(first: int = day_number(date(2000, 1, 1)), last: int = 0) -> Any:
-    """A Polars table ``__pday -> __month, __quarter, __year`` (period start day numbers)."""
+    """A Polars table ``__pday -> __month, __quarter, __year`` (period first days) and their ``_end``s."""
     import polars as pl  # noqa: PLC0415 - optional extra
 
     last = last or day_number(date(2040, 12, 31))
@@ -118,6 +118,13 @@ def period_table(first: int = day_number(date(2000, 1, 1)), last: int = 0) -> An
             __month=(pl.col("__date").dt.truncate("1mo") - epoch).dt.total_days(),
             __quarter=(pl.col("__date").dt.truncate("1q") - epoch).dt.total_days(),
             __year=(pl.col("__date").dt.truncate("1y") - epoch).dt.total_days(),
+            __month_end=(pl.col("__date").dt.month_end() - epoch).dt.total_days(),
+            __quarter_end=(
+                pl.col("__date").dt.truncate("1q").dt.offset_by("2mo").dt.month_end() - epoch
+            ).dt.total_days(),
+            __year_end=(
+                pl.col("__date").dt.truncate("1y").dt.offset_by("11mo").dt.month_end() - epoch
+            ).dt.total_days(),
         ).with_columns(pl.exclude("__pday").cast(pl.Int64))
         _PERIODS[key] = d
     return _PERIODS[key]

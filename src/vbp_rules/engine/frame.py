@@ -1,14 +1,20 @@
-"""The frame engine: a pack's row work compiled to lazy narwhals expressions.
+"""The frame engine: each rule's subjects and decisions as lazy narwhals expressions.
 
-Row filters (``where``), grouping keys, periods and aggregates of every rule run as
-DataFrame expressions on Polars (default), DuckDB, pandas, PyArrow, SQLFrame or
-PySpark, on exact integer encodings (instants as epoch microseconds, dates as day
-numbers, money as fen; see ``docs/frame.md``). The per-subject decisions, messages and
-accounting are those of the reference engine applied to the aggregated subjects, so the
-returned :class:`~vbp_rules.findings.Evaluation` is identical to the reference engine's.
+Row filters, grouping keys, periods, aggregates *and the decisions* (thresholds, tiers,
+deadlines with working-day windows, determinations, reviews, exemptions, ``having``
+filters and the skips they give) run as DataFrame expressions on Polars (default),
+DuckDB, pandas, PyArrow, SQLFrame or PySpark, on exact integer encodings (instants as
+epoch microseconds, dates as day numbers, money as fen, ratios as numerator and
+denominator; see ``docs/frame.md``). Working-day arithmetic is a join with the
+calendar's day table.
 
-A rule whose expressions fall outside the compiled subset is evaluated by the reference
-engine and listed in the result's ``metadata`` under ``fallback_rules``.
+What a finding records (values, tier, actions, citation, messages, flags) is read back
+from the decided columns with the shared semantics of :mod:`vbp_rules.engine.semantics`,
+only when the findings are asked for. Subjects the columns cannot decide exactly (a
+zero denominator, a date off the calendar, a sum too large to cross-multiply, an
+out-of-force subject under ``out_of_force="skip"``) and rules outside the compiled
+subset are decided by that shared semantics too, and listed in the result's
+``metadata`` (``fallback_rules``); the result is identical either way.
 """
 
 from __future__ import annotations
@@ -24,26 +30,34 @@ import narwhals as nw
 from vbp_rules.calendar import WorkCalendar
 from vbp_rules.engine._frame_backend import detect_backend, lazy_table, period_table, read_native
 from vbp_rules.engine._frame_backend import to_backend as _to_backend
-from vbp_rules.engine._frame_compile import Scope, Unsupported, Val, compile_node
-from vbp_rules.engine._frame_ingest import (
-    ROW,
-    field_types,
-    from_day,
-    from_us,
-    python_columns,
-)
-from vbp_rules.engine._functions import split_aggregate
+from vbp_rules.engine._frame_calendar import apply_lookups, day_tables, provisional_years
+from vbp_rules.engine._frame_compile import Scope, Unsupported
+from vbp_rules.engine._frame_decide import Lowered, ValueSpec, decode_number, lower_decision
+from vbp_rules.engine._frame_ingest import ROW, field_types, from_day, from_us, python_columns
+from vbp_rules.engine._frame_units import UNIT, UnitFrame, build_unit_frame
 from vbp_rules.engine.semantics import (
     OutOfForcePolicy,
     Run,
     Unit,
+    accounting_skips,
     evaluation_settings,
+    infer_period,
+    key_fields,
     period_of,
 )
 from vbp_rules.facts import FACT_KINDS, FactSet
 from vbp_rules.facts._gc import paused_gc
-from vbp_rules.findings import Evaluation, Subject
-from vbp_rules.packs.model import Rule
+from vbp_rules.findings import Evaluation, Finding, RowRef, Skip, Subject
+from vbp_rules.packs.model import (
+    DeadlineRule,
+    DeterminationRule,
+    ExemptionRule,
+    RelativeRule,
+    Rule,
+    StreakRule,
+    ThresholdRule,
+    TiersRule,
+)
 from vbp_rules.packs.pack import Pack
 
 __all__ = ["FactsInput", "Prepared", "evaluate_frame", "prepare", "to_fact_set"]
@@ -83,255 +97,6 @@ def to_fact_set(facts: FactsInput) -> tuple[FactSet, str | None]:
     return FactSet.from_records(records), backend
 
 
-def _decode(v: Val, value: object) -> object:
-    if value is None:
-        return None
-    if v.kind == "day":
-        return from_day(int(value))  # type: ignore[call-overload]
-    if v.kind == "instant":
-        return from_us(int(value))  # type: ignore[call-overload]
-    if v.kind == "num":
-        from fractions import Fraction  # noqa: PLC0415
-
-        n = int(value)  # type: ignore[call-overload]
-        return n if v.den == 1 else Fraction(n, v.den)
-    if v.kind == "bool":
-        return bool(value)
-    return value
-
-
-class _FrameEvaluator(Run):
-    """The reference evaluator with its row work (filter, group, aggregate) on frames."""
-
-    def __init__(
-        self,
-        pack: Pack,
-        facts: FactSet,
-        *,
-        tables: Mapping[str, nw.LazyFrame[Any]],
-        backend: str,
-        session: object,
-        unit_cache: dict[tuple[object, ...], tuple[str | None, list[Unit]]] | None = None,
-        only_rules: frozenset[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(pack, facts, **kwargs)
-        self.tables = tables
-        self.backend = backend
-        self.session = session
-        self.fallback: dict[str, str] = {}
-        self.compiled: list[str] = []
-        self.unit_cache = unit_cache
-        self.only_rules = only_rules
-        self._periods: dict[str, nw.LazyFrame[Any]] = {}
-
-    # -- compiled row work ------------------------------------------------------------
-    def period_frame(self, unit: str) -> nw.LazyFrame[Any]:
-        """``__pday -> __<unit>`` (period start) on this backend, built once per run."""
-        found = self._periods.get(unit)
-        if found is None:
-            native = period_table().select("__pday", __pstart=f"__{unit}")
-            found = self._periods[unit] = _to_backend(native, self.backend, self.session)
-        return found
-
-    def scope(self, kind: str) -> Scope:
-        shadow = frozenset(self.per_batch) if "batch_id" in field_types(kind) else frozenset()
-        return Scope(kind=kind, constants=self.base_env, shadowed=shadow)
-
-    def compile(self, source: str, kind: str) -> Val:
-        return compile_node(self.pack.expr(source).node, self.scope(kind))
-
-    def selected(self, rule: Rule) -> nw.LazyFrame[Any]:
-        assert rule.over is not None  # noqa: S101 - checked by the caller
-        lf = self.tables[rule.over]
-        if rule.where is None:
-            return lf
-        cond = self.compile(rule.where, rule.over)
-        if cond.kind != "bool":
-            return lf.filter(nw.lit(value=False))
-        return lf.filter(cond.expr.fill_null(value=False))
-
-    def units(self, rule: Rule) -> list[Unit]:
-        if self.only_rules is not None and rule.id not in self.only_rules:
-            return []
-        key = self._cache_key(rule)
-        if key is not None and self.unit_cache is not None and key in self.unit_cache:
-            fallback, cached = self.unit_cache[key]
-            if fallback is not None:
-                self.fallback[rule.id] = fallback
-            else:
-                self.compiled.append(rule.id)
-            return [self._refresh(u) for u in cached]
-        fallback = self.fallback.get(rule.id)
-        if fallback is not None:
-            out = super().units(rule)
-        else:
-            try:
-                out = self._frame_units(rule)
-            except Unsupported as exc:
-                fallback = self.fallback[rule.id] = str(exc)
-                out = super().units(rule)
-            else:
-                self.compiled.append(rule.id)
-        if key is not None and self.unit_cache is not None:
-            self.unit_cache[key] = (fallback, out)
-        return out
-
-    def _accounting(self) -> None:
-        if self.only_rules is None:
-            super()._accounting()
-
-    def _exemption_leftovers(self) -> None:
-        if self.only_rules is None:
-            super()._exemption_leftovers()
-
-    # -- sharing units across evaluations (what-if sweeps) ------------------------------
-    def _cache_key(self, rule: Rule) -> tuple[object, ...] | None:
-        """Units depend on the parameters their row expressions read, and nothing else."""
-        if self.unit_cache is None or rule.over is None:
-            return None
-        params = self.pack.model.parameters
-        if any(name in params for name in field_types(rule.over)):
-            return None  # a field shadows a parameter: do not share
-        sources = [rule.where or ""]
-        for g in rule.group_by or []:
-            if isinstance(g, dict):
-                sources.extend(g.values())
-        sources.extend((rule.aggregate or {}).values())
-        names: set[str] = set()
-        for src in sources:
-            if src:
-                text = src
-                if src in (rule.aggregate or {}).values():
-                    inner = split_aggregate(src)[1]
-                    if inner is None:
-                        continue
-                    text = inner.source
-                names |= self.pack.expr(text).names
-        used = sorted(n for n in names if n in params or n == "as_of")
-        return (rule.id, tuple((n, repr(self.base_env.get(n))) for n in used))
-
-    def _refresh(self, unit: Unit) -> Unit:
-        """A cached unit with this run's parameter values (per-batch values kept)."""
-        env = dict(self.base_env)
-        env.update({k: v for k, v in unit.env.items() if k not in self.base_env})
-        self.batch_values(env)
-        return Unit(env=env, rows=unit.rows, subject=unit.subject, period=unit.period)
-
-    def _frame_units(self, rule: Rule) -> list[Unit]:
-        assert rule.over is not None  # noqa: S101
-        kind = rule.over
-        lf = self.selected(rule)
-        if not self.facts.rows(kind):
-            return []  # no rows, no subjects (the expressions compiled above)
-        if not (rule.group_by or rule.period):
-            idx = lf.select(ROW).collect().get_column(ROW).to_list()
-            idx.sort()
-            rows = self.facts.rows(kind)
-            return [self.row_unit(kind, rows[i], self._row_env(rows[i])) for i in idx]
-        return self._grouped_units(rule, kind, lf)
-
-    def _grouped_units(  # noqa: PLR0915 - one linear pipeline, split in a later revision
-        self, rule: Rule, kind: str, lf: nw.LazyFrame[Any]
-    ) -> list[Unit]:
-        scope = self.scope(kind)
-        key_names: list[str] = []
-        key_vals: list[Val] = []
-        for g in rule.group_by or []:
-            items = [(g, g)] if isinstance(g, str) else list(g.items())
-            for name, src in items:
-                v = compile_node(self.pack.expr(src).node, scope)
-                if v.kind in ("duration", "null") or (v.kind == "num" and v.den != 1):
-                    raise Unsupported(f"group key {name} of kind {v.kind}")
-                key_names.append(name)
-                key_vals.append(v)
-        key_cols = [f"__k{i}" for i in range(len(key_vals))]
-        lf = lf.with_columns(*[v.expr.alias(c) for v, c in zip(key_vals, key_cols, strict=True)])
-        group_cols = list(key_cols)
-        if rule.period is not None:
-            pv = scope.column(rule.period.field)
-            if pv.kind == "instant":
-                pday = compile_node(self.pack.expr(f"local_date({rule.period.field})").node, scope)
-            elif pv.kind == "day":
-                pday = pv
-            else:
-                raise Unsupported(f"period field {rule.period.field} is a {pv.kind}")
-            table = self.period_frame(rule.period.unit)
-            lf = lf.with_columns(pday.expr.alias("__pday")).join(table, on="__pday", how="inner")
-            group_cols.append("__pstart")
-        aggs: list[tuple[str, str, Val | None]] = []
-        agg_cols: list[nw.Expr] = []
-        for i, (name, source) in enumerate((rule.aggregate or {}).items()):
-            fn, inner = split_aggregate(source)
-            col = f"__a{i}"
-            if inner is None:
-                aggs.append((name, fn, None))
-                agg_cols.append(nw.len().alias(col))
-                continue
-            v = compile_node(inner.node, scope)
-            lf = lf.with_columns(v.expr.alias(col))
-            c = nw.col(col)
-            if fn in ("count_if", "any", "all"):
-                if v.kind not in ("bool", "null"):
-                    raise Unsupported(f"{fn} of a {v.kind}")
-                flag = c.fill_null(value=False).cast(nw.Int64)
-                expr = flag.sum() if fn == "count_if" else flag.max() if fn == "any" else flag.min()
-                agg_cols.append(expr.cast(nw.Int64).alias(col))
-            elif fn == "sum":
-                if v.kind != "num":
-                    raise Unsupported(f"sum of a {v.kind}")
-                agg_cols.append(c.sum().cast(nw.Int64).fill_null(0).alias(col))
-            elif fn in ("min_of", "max_of"):
-                if v.kind not in ("num", "day", "instant", "str"):
-                    raise Unsupported(f"{fn} of a {v.kind}")
-                agg_cols.append((c.min() if fn == "min_of" else c.max()).alias(col))
-            else:
-                raise Unsupported(f"aggregate {fn}")
-            aggs.append((name, fn, v))
-        lf = lf.with_columns(nw.col(ROW).min().over(*group_cols).alias("__unit"))
-        grouped = (
-            lf.group_by("__unit", *group_cols)
-            .agg(*agg_cols, nw.len().alias("__n"))
-            .sort("__unit")
-            .collect()
-            .to_dict(as_series=False)
-        )
-        members = lf.select("__unit", ROW, "id").sort("__unit", ROW).collect()
-        unit_ids = members.get_column("__unit").to_list()
-        ids = members.get_column("id").to_list()
-        rows_by_unit: dict[int, list[tuple[str, str]]] = {}
-        for u, rid in zip(unit_ids, ids, strict=True):
-            rows_by_unit.setdefault(u, []).append((kind, rid))
-        out: list[Unit] = []
-        for j, u in enumerate(grouped["__unit"]):
-            key = [_decode(v, grouped[c][j]) for v, c in zip(key_vals, key_cols, strict=True)]
-            env = dict(self.base_env)
-            env.update(zip(key_names, key, strict=True))
-            period = None
-            if rule.period is not None:
-                period = period_of(from_day(int(grouped["__pstart"][j])), rule.period.unit)
-                env["period_start"], env["period_end"] = period.start, period.end
-            self.batch_values(env)
-            for i, (name, fn, av) in enumerate(aggs):
-                raw = grouped[f"__a{i}"][j]
-                if av is None or fn == "count_if":
-                    env[name] = int(raw)
-                elif fn in ("any", "all"):
-                    env[name] = bool(raw)
-                else:
-                    env[name] = _decode(av, raw)
-            keys = tuple((k, str(x)) for k, x in zip(key_names, key, strict=True) if x is not None)
-            out.append(
-                Unit(
-                    env=env,
-                    rows=tuple(rows_by_unit[u]),
-                    subject=Subject(kind=kind, keys=keys),
-                    period=period,
-                )
-            )
-        return out
-
-
 def encode_tables(
     facts: FactSet, backend: str, session: object = None
 ) -> dict[str, nw.LazyFrame[Any]]:
@@ -350,7 +115,8 @@ class Prepared:
     tables: dict[str, nw.LazyFrame[Any]]
     backend: str
     session: object = None
-    unit_cache: dict[tuple[object, ...], tuple[str | None, list[Unit]]] | None = None
+    #: accepted for compatibility with earlier sweeps; subjects are not shared any more
+    unit_cache: dict[tuple[object, ...], Any] | None = None
 
 
 def prepare(
@@ -358,24 +124,490 @@ def prepare(
     *,
     backend: str | None = None,
     session: object = None,
-    share_units: bool = False,
+    share_units: bool = False,  # noqa: ARG001 - kept for callers of the earlier API
 ) -> Prepared:
-    """Validate and encode facts for the frame engine (see :func:`evaluate_frame`).
-
-    With ``share_units=True`` the grouped subjects of each rule are kept and reused by
-    later evaluations whose row expressions read the same parameter values (a sweep).
-    """
+    """Validate and encode facts for the frame engine (see :func:`evaluate_frame`)."""
     if isinstance(facts, Prepared):
         return facts
     fs, found = to_fact_set(facts)
     chosen = backend or found or "polars"
     return Prepared(
-        facts=fs,
-        tables=encode_tables(fs, chosen, session),
-        backend=chosen,
-        session=session,
-        unit_cache={} if share_units else None,
+        facts=fs, tables=encode_tables(fs, chosen, session), backend=chosen, session=session
     )
+
+
+@attrs.define
+class _Decided:
+    """One lowered rule: its decided subjects (collected) and how to read them."""
+
+    rule: Rule
+    kind: str
+    uf: UnitFrame
+    lowered: Lowered
+    frame: Any  # a narwhals DataFrame, one row per subject
+    #: subjects decided by the shared semantics: __unit -> (findings, skips)
+    python: dict[int, tuple[list[Finding], list[Skip]]]
+    members: dict[int, tuple[RowRef, ...]] | None = None
+
+
+class _FrameRun(Run):
+    """One frame-engine evaluation: lowered rules, and the shared semantics for the rest."""
+
+    def __init__(
+        self,
+        pack: Pack,
+        facts: FactSet,
+        *,
+        tables: Mapping[str, nw.LazyFrame[Any]],
+        backend: str,
+        session: object,
+        only_rules: frozenset[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(pack, facts, **kwargs)
+        self.tables = tables
+        self.backend = backend
+        self.session = session
+        self.only_rules = only_rules
+        self.fallback: dict[str, str] = {}
+        self.compiled: list[str] = []
+        self.decided: list[_Decided] = []
+        # skips in the reference engine's order: Python skips and lowered rules' skips
+        self.segments: list[list[Skip] | _Decided] = []
+        self._periods: dict[str, nw.LazyFrame[Any]] = {}
+        self._days: tuple[nw.LazyFrame[Any], nw.LazyFrame[Any], nw.LazyFrame[Any]] | None = None
+        self._provisional = provisional_years(self.calendar)
+
+    # -- backend tables -------------------------------------------------------------------
+    def period_frame(self, unit: str) -> nw.LazyFrame[Any]:
+        """``__pday -> __pstart`` (the period's first day) on this backend."""
+        found = self._periods.get(unit)
+        if found is None:
+            native = period_table().select("__pday", __pstart=f"__{unit}", __pend=f"__{unit}_end")
+            found = self._periods[unit] = _to_backend(native, self.backend, self.session)
+        return found
+
+    def day_frames(self) -> tuple[nw.LazyFrame[Any], nw.LazyFrame[Any], nw.LazyFrame[Any]]:
+        """The calendar's day table, working-day index and month table on this backend."""
+        if self._days is None:
+            days, wdays, months = day_tables(self.calendar)
+            self._days = (
+                _to_backend(days, self.backend, self.session),
+                _to_backend(wdays, self.backend, self.session),
+                _to_backend(months, self.backend, self.session),
+            )
+        return self._days
+
+    def lookups(self, lf: nw.LazyFrame[Any], scope: Scope) -> nw.LazyFrame[Any]:
+        return apply_lookups(lf, scope, *self.day_frames())
+
+    # -- the run ------------------------------------------------------------------------
+    def run(self) -> None:
+        for rule in self.pack.rules:
+            if self.only_rules is not None and rule.id not in self.only_rules:
+                continue
+            mark = len(self.skips)
+            if not self._active(rule) or isinstance(rule, ExemptionRule) or rule.over is None:
+                self._run_python(rule)
+            elif isinstance(rule, StreakRule | RelativeRule):
+                self.fallback[rule.id] = f"{rule.kind} rules are decided per subject"
+                self._run_python(rule)
+            else:
+                try:
+                    decided = self._lower(rule)
+                except Unsupported as exc:
+                    self.fallback[rule.id] = str(exc)
+                    self._run_python(rule)
+                else:
+                    self.compiled.append(rule.id)
+                    self.decided.append(decided)
+                    self.segments.append(decided)
+                    continue
+            self.segments.append(self.skips[mark:])
+        if self.only_rules is None:
+            self.segments.append(self._leftovers())
+            self.segments.append(self._unread())
+
+    def _run_python(self, rule: Rule) -> None:
+        """One rule decided wholly by the shared semantics (as the reference engine does)."""
+        if not self._active(rule):
+            chosen = ", ".join(
+                f"{k}={self.interpretations.get(k)}" for k in (rule.interpretation or {})
+            )
+            self.skip(rule, None, "other_interpretation", f"applies to another reading ({chosen})")
+            return
+        if isinstance(rule, ExemptionRule):
+            return
+        if rule.over is None:
+            self.skip(
+                rule, None, "documentation_only", "carried for documentation; no facts decide it"
+            )
+            return
+        if isinstance(rule, StreakRule):
+            self.streak(rule)
+        elif isinstance(rule, RelativeRule):
+            self.relative(rule)
+        else:
+            for unit in self.units(rule):
+                self.one(rule, unit)
+
+    def _lower(self, rule: Rule) -> _Decided:
+        assert rule.over is not None  # noqa: S101
+        kind = rule.over
+        if str(self.calendar.tz) != "Asia/Shanghai":
+            raise Unsupported(f"calendar zone {self.calendar.tz} (compiled for Asia/Shanghai)")
+        uf = build_unit_frame(
+            self.pack,
+            rule,
+            self.tables[kind],
+            constants=self.base_env,
+            per_batch=self.per_batch,
+            batches=self.tables["batches"],
+            period_frame=self.period_frame,
+            apply_lookups=self.lookups,
+        )
+        exemptions = [(ex, self._events(ex)) for ex in self.exemptions.get(rule.id, ())]
+        lowered = lower_decision(
+            self.pack,
+            rule,
+            uf,
+            parameters=self.base_env,
+            exemptions=exemptions,
+            provisional_years=self._provisional,
+        )
+        lf = self.lookups(uf.lf, lowered.scope).with_columns(*lowered.exprs)
+        lf = self._escape_lookups(lf, lowered.scope)
+        if self.out_of_force != "flag" and self._may_be_out_of_force():
+            lf = lf.with_columns(
+                nw.when(nw.col("__status").is_in(["breach", "compliant", "determination"]))
+                .then(nw.lit("python", dtype=nw.String))
+                .otherwise(nw.col("__status"))
+                .alias("__status")
+            )
+        keep = [c for c in lf.collect_schema().names() if not c.startswith("__l")]
+        frame = lf.select(*keep).sort(UNIT).collect()
+        decided = _Decided(rule=rule, kind=kind, uf=uf, lowered=lowered, frame=frame, python={})
+        self._decide_python(decided)
+        return decided
+
+    def _may_be_out_of_force(self) -> bool:
+        return self.pack.model.status != "draft" and self.pack.model.in_force is not None
+
+    def _escape_lookups(self, lf: nw.LazyFrame[Any], scope: Scope) -> nw.LazyFrame[Any]:
+        """Subjects with a day off the calendar are decided by the shared semantics."""
+        if not scope.lookups:
+            return lf
+        bad: nw.Expr = nw.lit(value=False)
+        for lk in scope.lookups:
+            bad = bad | (~nw.col(f"{lk.column}__in").is_null() & nw.col(lk.column).is_null())
+        return lf.with_columns(
+            nw.when(bad.fill_null(value=False))
+            .then(nw.lit("python", dtype=nw.String))
+            .otherwise(nw.col("__status"))
+            .alias("__status")
+        )
+
+    def _decide_python(self, d: _Decided) -> None:
+        units = d.frame.filter(nw.col("__status") == "python").get_column(UNIT).to_list()
+        if not units:
+            return
+        rows = self.facts.rows(d.kind)
+        if d.uf.grouped:
+            members = self._member_rows(d)
+            for u in units:
+                selected = [(rows[i], self._row_env(rows[i])) for i in members[int(u)]]
+                for unit in self._grouped(d.rule, d.kind, selected):
+                    d.python[int(u)] = self._capture(d.rule, unit)
+        else:
+            for u in units:
+                row = rows[int(u)]
+                unit = self.row_unit(d.kind, row, self._row_env(row))
+                d.python[int(u)] = self._capture(d.rule, unit)
+
+    def _capture(self, rule: Rule, unit: Unit) -> tuple[list[Finding], list[Skip]]:
+        nf, ns = len(self.findings), len(self.skips)
+        self.one(rule, unit)
+        out = (self.findings[nf:], self.skips[ns:])
+        del self.findings[nf:]
+        del self.skips[ns:]
+        return out
+
+    def _member_rows(self, d: _Decided) -> dict[int, list[int]]:
+        m = d.uf.members.select(UNIT, ROW).sort(UNIT, ROW).collect()
+        out: dict[int, list[int]] = {}
+        for u, r in zip(m.get_column(UNIT).to_list(), m.get_column(ROW).to_list(), strict=True):
+            out.setdefault(int(u), []).append(int(r))
+        return out
+
+    # -- reading decided subjects back ------------------------------------------------------
+    def materialize(self) -> tuple[list[Finding], list[Skip]]:
+        """Every finding and skip, as the reference engine builds them."""
+        findings = list(self.findings)
+        skips: list[Skip] = []
+        for seg in self.segments:
+            if isinstance(seg, list):
+                skips.extend(seg)
+                continue
+            f, s = self._read(seg)
+            findings.extend(f)
+            skips.extend(s)
+        return findings, skips
+
+    def _read(self, d: _Decided) -> tuple[list[Finding], list[Skip]]:
+        findings: list[Finding] = []
+        skips: list[Skip] = []
+        rule = d.rule
+        kind = d.kind
+        if d.uf.grouped and d.members is None:
+            ids = [r.id for r in self.facts.rows(kind)]
+            d.members = {
+                u: tuple((kind, ids[i]) for i in rows) for u, rows in self._member_rows(d).items()
+            }
+        for rec in d.frame.iter_rows(named=True):
+            u = int(rec[UNIT])
+            status = rec["__status"]
+            if status == "python":
+                f, s = d.python[u]
+                findings.extend(f)
+                skips.extend(s)
+                continue
+            unit = self._unit_of(d, rec)
+            if status.startswith("skip:"):
+                skips.append(self._skip_of(d, rec, unit, status[5:]))
+            else:
+                findings.append(self._finding_of(d, rec, unit, status))
+        del rule
+        return findings, skips
+
+    def _unit_of(self, d: _Decided, rec: Mapping[str, Any]) -> Unit:
+        kind = d.kind
+        if not d.uf.grouped:
+            keys = tuple(
+                (k, v if type(v) is str else str(v))
+                for k in key_fields()
+                if k in rec and (v := _decode_field(kind, k, rec[k])) is not None
+            )
+            period = None
+            types = field_types(kind)
+            if types.get("period_start") == "day" and types.get("period_end") == "day":
+                ps, pe = rec.get("period_start"), rec.get("period_end")
+                if ps is not None and pe is not None:
+                    period = infer_period(from_day(int(ps)), from_day(int(pe)))
+            rid = rec["id"]
+            return Unit(
+                env={}, rows=((kind, rid),), subject=Subject(kind=kind, keys=keys), period=period
+            )
+        keys_out = []
+        for i, (name, v) in enumerate(zip(d.uf.key_names, d.uf.key_vals, strict=True)):
+            raw = rec[f"__k{i}"]
+            if raw is None:
+                continue
+            value = _decode_kind(v.kind, raw)
+            keys_out.append((name, str(value)))
+        period = None
+        if d.rule.period is not None:
+            period = period_of(from_day(int(rec["__pstart"])), d.rule.period.unit)
+        assert d.members is not None  # noqa: S101
+        return Unit(
+            env={},
+            rows=d.members[int(rec[UNIT])],
+            subject=Subject(kind=kind, keys=tuple(keys_out)),
+            period=period,
+        )
+
+    def _skip_of(self, d: _Decided, rec: Mapping[str, Any], unit: Unit, reason: str) -> Skip:
+        rule = d.rule
+        if reason == "exempted":
+            ex, event = d.lowered.events[int(rec["__ev"])]
+            assert ex.over is not None  # noqa: S101
+            return Skip(
+                pack_id=self.pack.id,
+                rule_id=rule.id,
+                reason="exempted",
+                detail=f"exempted by {ex.id} (event {event.id})",
+                subject=unit.subject,
+                period=unit.period,
+                exemption=ex.id,
+                rows=(*unit.rows, (ex.over, event.id)),
+            )
+        detail = rec["__detail"]
+        if detail is None:
+            detail = self._late_detail(d, rec, reason)
+        return Skip(
+            pack_id=self.pack.id,
+            rule_id=rule.id,
+            reason=reason,  # type: ignore[arg-type]
+            detail=detail,
+            subject=unit.subject,
+            period=unit.period,
+            rows=unit.rows,
+        )
+
+    def _late_detail(self, d: _Decided, rec: Mapping[str, Any], reason: str) -> str:
+        rule = d.rule
+        if reason == "pending":
+            due = self._value(d, rec, "due")
+            assert isinstance(due, datetime)  # noqa: S101
+            return f"not yet due: due {due.isoformat()} is after as_of {self.as_of.isoformat()}"
+        if reason == "missing_fact" and isinstance(rule, DeterminationRule):
+            cases = [*rule.cases, *([rule.otherwise] if rule.otherwise else [])]
+            return f"case condition ({cases[int(rec['__case'])].when}) is null"
+        msg = f"no detail for a {reason} skip of {rule.id}"  # pragma: no cover
+        raise AssertionError(msg)
+
+    def _specs(self, d: _Decided, rec: Mapping[str, Any]) -> tuple[ValueSpec, ...]:
+        case = rec.get("__case")
+        if case is not None and int(case) in d.lowered.case_values:
+            return d.lowered.case_values[int(case)]
+        return d.lowered.values
+
+    def _value(self, d: _Decided, rec: Mapping[str, Any], name: str) -> object:
+        for spec in self._specs(d, rec):
+            if spec.name == name:
+                return _decode_value(spec, rec)
+        raise KeyError(name)
+
+    def _finding_of(self, d: _Decided, rec: Mapping[str, Any], unit: Unit, outcome: str) -> Finding:
+        rule = d.rule
+        values = {s.name: _decode_value(s, rec) for s in self._specs(d, rec)}
+        self.ctx.years.clear()
+        if rec.get("__prov"):
+            self.ctx.years.add(min(self._provisional))
+        kwargs: dict[str, Any] = {}
+        if isinstance(rule, ThresholdRule):
+            if rule.condition is None:
+                kwargs["bound"] = rule.breach_if or rule.require
+        elif isinstance(rule, TiersRule):
+            tier = rule.tiers[int(rec["__case"])]
+            kwargs.update(
+                actions=tier.actions,
+                tier=tier.id,
+                bound=tier.upper or tier.lower,
+                label=tier.label.en if tier.label else "",
+            )
+        elif isinstance(rule, DeadlineRule):
+            due = values["due"]
+            start = values.get("start")
+            anchor = start if start is not None else due
+            reference = self.calendar.local_date(anchor) if isinstance(anchor, datetime) else anchor
+            kwargs["reference"] = reference if isinstance(reference, date) else None
+            if values["end"] is None:
+                values = {**values, "as_of": self.as_of}
+                kwargs["label"] = "absent at as_of"
+            else:
+                kwargs["operator"] = "<="
+        elif isinstance(rule, DeterminationRule):
+            if outcome == "needs_review":
+                values = {}
+                kwargs.update(label="not determined by the source", actions=("needs_review",))
+            else:
+                cases = [*rule.cases, *([rule.otherwise] if rule.otherwise else [])]
+                case = cases[int(rec["__case"])]
+                label = case.label.en if case.label else ""
+                kwargs.update(actions=case.actions or rule.actions, label=label, tier=label or None)
+        nf = len(self.findings)
+        self.emit(rule, unit, outcome, values=values, **kwargs)  # type: ignore[arg-type]
+        found = self.findings[nf]
+        del self.findings[nf:]
+        return found
+
+    # -- accounting ------------------------------------------------------------------------
+    def _used_events(self) -> set[RowRef]:
+        used: set[RowRef] = set()
+        for seg in self.segments:
+            if isinstance(seg, list):
+                used.update(r for s in seg if s.reason == "exempted" for r in s.rows)
+                continue
+            for f, s in seg.python.values():
+                del f
+                used.update(r for sk in s if sk.reason == "exempted" for r in sk.rows)
+            if seg.lowered.events:
+                evs = (
+                    seg.frame.filter(nw.col("__status") == "skip:exempted")
+                    .get_column("__ev")
+                    .unique()
+                    .to_list()
+                )
+                for i in evs:
+                    ex, event = seg.lowered.events[int(i)]
+                    assert ex.over is not None  # noqa: S101
+                    used.add((ex.over, event.id))
+        return used
+
+    def _leftovers(self) -> list[Skip]:
+        used = self._used_events()
+        out = []
+        for rule in self.pack.rules:
+            if isinstance(rule, ExemptionRule) and self._active(rule) and rule.over is not None:
+                for event in self._events(rule):
+                    ref = (rule.over, event.id)
+                    if ref not in used:
+                        out.append(
+                            Skip(
+                                pack_id=self.pack.id,
+                                rule_id=rule.id,
+                                reason="not_applicable",
+                                detail="the exemption event matched no assessed subject",
+                                rows=(ref,),
+                            )
+                        )
+        return out
+
+    def _unread(self) -> list[Skip]:
+        """Accounting: a skip for every accepted row no finding or skip references."""
+        seen: set[RowRef] = set()
+        hit: dict[str, set[int]] = {}
+        for seg in self.segments:
+            if isinstance(seg, list):
+                for s in seg:
+                    seen.update(s.rows)
+                continue
+            # every member of a subject is in that subject's finding or skip
+            rows = seg.uf.members.select(ROW).collect().get_column(ROW).to_list()
+            hit.setdefault(seg.kind, set()).update(int(i) for i in rows)
+            if seg.lowered.events:
+                seen.update(self._used_events())
+        for f in self.findings:
+            seen.update(f.rows)
+        for kind, indexes in hit.items():
+            facts = self.facts.rows(kind)
+            seen.update((kind, facts[i].id) for i in indexes)
+        for rule in self.pack.rules:
+            if isinstance(rule, ExemptionRule) and self._active(rule) and rule.over is not None:
+                seen.update((rule.over, e.id) for e in self._events(rule))
+        return accounting_skips(self.pack, self.facts, seen)
+
+
+def _decode_kind(kind: str, raw: Any) -> object:
+    if raw is None:
+        return None
+    if kind == "day":
+        return from_day(int(raw))
+    if kind == "instant":
+        return from_us(int(raw))
+    if kind == "num":
+        return int(raw)
+    if kind == "bool":
+        return bool(raw)
+    return raw
+
+
+def _decode_field(kind: str, name: str, raw: Any) -> object:
+    from vbp_rules.engine._frame_ingest import to_python  # noqa: PLC0415
+
+    return to_python(kind, name, raw)
+
+
+def _decode_value(spec: ValueSpec, rec: Mapping[str, Any]) -> object:
+    if spec.kind == "const":
+        return spec.const
+    raw = rec[spec.column]
+    if raw is None:
+        return None
+    if spec.kind == "num":
+        d = rec[f"{spec.column}_d"] if spec.den is None else spec.den
+        return decode_number(spec, raw, d)
+    return _decode_kind(spec.kind, raw)
 
 
 def evaluate_frame(
@@ -413,25 +645,22 @@ def evaluate_frame(
     settings = evaluation_settings(
         pack, as_of=as_of, interpretations=interpretations, calendar=calendar
     )
-    cal = settings["calendar"]
     with paused_gc():
         prep = prepare(facts, backend=backend, session=session)
-        fs = prep.facts
-        run = _FrameEvaluator(
+        run = _FrameRun(
             pack,
-            fs,
+            prep.facts,
             tables=prep.tables,
             backend=prep.backend,
             session=prep.session,
-            unit_cache=prep.unit_cache,
             only_rules=frozenset(only_rules) if only_rules is not None else None,
             **settings,
             out_of_force=out_of_force,
         )
-        if str(cal.tz) != "Asia/Shanghai":
-            for rule in pack.rules:
-                run.fallback[rule.id] = f"calendar zone {cal.tz} (compiled for Asia/Shanghai)"
         run.run()
+        findings, skips = run.materialize()
+        run.findings = findings
+        run.skips = skips
         return run.result(
             "frame",
             metadata=(
@@ -440,3 +669,6 @@ def evaluate_frame(
                 ("fallback_rules", tuple(sorted(run.fallback.items()))),
             ),
         )
+
+
+__all__ += ["encode_tables"]

@@ -65,6 +65,8 @@ __all__ = [
     "build_period",
     "evaluation_settings",
     "format_display",
+    "infer_period",
+    "key_fields",
     "period_of",
     "resolve_as_of",
     "resolve_interpretations",
@@ -155,6 +157,16 @@ def resolve_interpretations(pack: Pack, chosen: Mapping[str, str] | None) -> dic
     if problems:
         raise PackValidationError(problems, pack_id=pack.id)
     return out
+
+
+def key_fields() -> tuple[str, ...]:
+    """The fields that identify a row-level subject, in the order they are reported."""
+    return _KEY_FIELDS
+
+
+def infer_period(start: date, end: date) -> Period:
+    """The period a row's ``period_start``/``period_end`` name (month, quarter, year, range)."""
+    return Period(start=start, end=end, unit=_infer_unit(start, end))
 
 
 @functools.lru_cache(maxsize=8192)
