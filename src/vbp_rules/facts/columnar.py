@@ -73,6 +73,8 @@ SRC_ROW: Final = "__src_row"
 :attr:`RejectedInput.row <vbp_rules.facts.RejectedInput.row>` counts rows)."""
 
 _POS: Final = "__pos"
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
 _UNIT: Final = "__unit"
 
 RawLookup = Callable[[list[int]], Mapping[int, RawRow]]
@@ -197,6 +199,7 @@ class _Part:
     models: dict[int, FactModel]
     rejects: list[tuple[int, RejectedInput]]
     raw_at: RawLookup
+    too_big: set[int]  # positions of accepted rows with an integer past Int64
 
 
 class _Scanner:
@@ -386,21 +389,24 @@ class _Scanner:
                 rejects.append((pos, reject_of(raw, source, *checked)))
         order = [c for c in _schema(kind) if c != ROW] + [_POS]
         table = good.select(order)
+        too_big: set[int] = set()
         if models:
             columns = python_columns(models.values(), kind)
             del columns[ROW]
+            positions_kept = list(models)
+            for values in columns.values():
+                for index, value in enumerate(values):
+                    if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+                        values[index] = None  # never wrapped; refused if it is kept
+                        too_big.add(positions_kept[index])
             columns[SRC_ROW] = src_rows
-            columns[_POS] = list(models)
+            columns[_POS] = positions_kept
             schema = {**_schema(kind), _POS: pl.Int64}
             del schema[ROW]
-            try:
-                extra = pl.DataFrame(columns, schema=schema)
-            except OverflowError:
-                raise FactsError(
-                    f"{source}: a {kind} value does not fit a 64-bit integer column"
-                ) from None
+            extra = pl.DataFrame(columns, schema=schema)
             table = pl.concat([table, extra.select(order)]).sort(_POS)
-        self.parts.append(_Part(unit, source, kind, table, models, rejects, raw_at))
+        part = _Part(unit, source, kind, table, models, rejects, raw_at, too_big)
+        self.parts.append(part)
 
     # -- duplicates and the result --------------------------------------------------------
     def build(self) -> ColumnarFacts:
@@ -424,6 +430,7 @@ class _Scanner:
                 joined = joined.filter(first)
             joined = joined.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
             models[kind] = _kept_models(parts, joined)
+            _refuse_too_big(kind, parts, joined)
             runs = joined.group_by(_UNIT, maintain_order=True).len().rows()
             spans[kind] = tuple((self.units[u], n) for u, n in runs)
             tables[kind] = joined.select(columns)
@@ -456,6 +463,22 @@ class _Scanner:
             reason = duplicate_reason(fact_id, (self.units[first_unit], first_row), source)
             out.append((unit, pos, reject_of(raws[unit][pos], source, "id", reason)))
         return out
+
+
+def _refuse_too_big(kind: str, parts: list[_Part], joined: Any) -> None:
+    """Refuse an accepted row holding an integer past Int64 (never wrapped)."""
+    pl = _pl()
+    for part in parts:
+        if not part.too_big:
+            continue
+        kept = joined.filter((pl.col(_UNIT) == part.unit) & pl.col(_POS).is_in(part.too_big))
+        if kept.height:
+            row = kept.get_column(SRC_ROW)[0]
+            raise FactsError(
+                f"{part.source}: {kind} row {row} holds a value the model accepts that does "
+                "not fit a 64-bit integer column (quantities up to 2**63-1, money up to "
+                "2**63-1 fen)"
+            )
 
 
 def _kept_models(parts: list[_Part], joined: Any) -> dict[int, FactModel]:
