@@ -258,6 +258,11 @@ def _money(col: pl.Expr, dtype: Any) -> tuple[pl.Expr, pl.Expr]:
         wide = col.cast(pl.Int128) if dtype in (pl.UInt64, pl.UInt128, pl.Int128) else col
         ok = (wide >= 0) & (wide <= _MAX_YUAN)
         return ok, col.cast(pl.Int64, strict=False) * 100
+    if isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= 2:
+        in_range = (col >= 0) & (col <= _MAX_YUAN)
+        safe = pl.when(in_range).then(col.cast(pl.Decimal(38, 2), strict=False))
+        cents = (safe * 100).cast(pl.Int64, strict=False)
+        return in_range & cents.is_not_null(), cents
     if dtype == pl.String or isinstance(dtype, pl.Decimal):
         text = _text(col.cast(pl.String))
         yuan = text.str.extract(_MONEY_TEXT, 1).cast(pl.Int64, strict=False)
