@@ -27,7 +27,15 @@ from vbp_rules._yaml import ExactConstructor, NoAliasComposer
 from vbp_rules.errors import FactsError
 from vbp_rules.facts.models import FACT_KINDS
 
-__all__ = ["SUFFIXES", "RawRow", "check_kind", "did_you_mean", "files_in", "read_file"]
+__all__ = [
+    "SUFFIXES",
+    "RawRow",
+    "check_columns",
+    "check_kind",
+    "did_you_mean",
+    "files_in",
+    "read_file",
+]
 
 
 class RawRow(NamedTuple):
@@ -67,6 +75,28 @@ def check_kind(name: object, where: str) -> str:
     raise FactsError(
         f"{where}: unknown fact kind {name!r}{hint} (known kinds: {', '.join(FACT_KINDS)})"
     )
+
+
+def check_columns(names: Iterable[str], kind: str, where: str) -> None:
+    """Refuse a table whose columns are not all fields of ``kind``, or repeat a name.
+
+    A header-level problem is one error naming ``where`` (file and line) and every
+    unknown column with a did-you-mean hint, not one rejected row per row.
+    """
+    names = list(names)
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise FactsError(f"{where}: column {twice[0]!r} appears twice")
+    fields = FACT_KINDS[kind].model_fields
+    unknown = [name for name in names if name not in fields]
+    if unknown:
+        close = {name: difflib.get_close_matches(name, list(fields), n=1) for name in unknown}
+        shown = ", ".join(
+            f"{name!r} (did you mean {close[name][0]!r}?)" if close[name] else repr(name)
+            for name in unknown
+        )
+        label = "column" if len(unknown) == 1 else "columns"
+        raise FactsError(f"{where}: unknown {label} for {kind}: {shown}")
 
 
 def _list_kind(path: Path, kind: str | None) -> str | None:
@@ -440,10 +470,7 @@ def _csv_rows(reader: Any, source: str, kind: str) -> Iterator[RawRow]:
             continue  # blank line: not a row
         if header is None:
             header = [cell.strip() for cell in cells]
-            named = [name for name in header if name]
-            if len(set(named)) != len(named):
-                twice = sorted({n for n in named if named.count(n) > 1})
-                raise FactsError(f"{source}:{start}: column {twice[0]!r} appears twice")
+            check_columns([name for name in header if name], kind, f"{source}:{start}")
             continue
         row += 1
         data: dict[str, object] = {}
@@ -480,7 +507,12 @@ def _read_parquet(
             f"{source}: install vbp-rules[frame] to read Parquet (pyarrow is missing)"
         ) from None
     try:
-        batches = parquet.ParquetFile(path).iter_batches(batch_size=8192)
+        file = parquet.ParquetFile(path)
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise FactsError(f"{source}: cannot read Parquet: {exc}") from None
+    check_columns(file.schema_arrow.names, kind, source)
+    try:
+        batches = file.iter_batches(batch_size=8192)
         row = 0
         for batch in batches:
             for record in batch.to_pylist():

@@ -307,64 +307,24 @@ class _Builder:
                 self.accept(kind, fact, RawRow(kind, fact, row), source)
 
     def add_raw(self, raw: RawRow, source: str) -> None:
-        model = FACT_KINDS[raw.kind]
-        data = raw.data
-        if raw.problem is not None:
-            self.reject(raw, source, raw.problem_field, raw.problem)
-        elif isinstance(data, model):
-            self.accept(raw.kind, data, raw, source)
-        elif isinstance(data, FactModel):
-            self.reject(raw, source, None, f"a {type(data).__name__} is not a {raw.kind} row")
-        elif not isinstance(data, Mapping):
-            self.reject(
-                raw, source, None, f"a row must map field names to values, got {_show(data)}"
-            )
+        checked = check_raw(raw, self.context)
+        if isinstance(checked, FactModel):
+            self.accept(raw.kind, checked, raw, source)
         else:
-            try:
-                fact = model.model_validate(data, context=self.context)
-            except ValidationError as exc:
-                field, reason = _explain(exc, model)
-                self.reject(raw, source, field, reason)
-            else:
-                self.accept(raw.kind, fact, raw, source)
+            self.reject(raw, source, *checked)
 
     def accept(self, kind: str, fact: FactModel, raw: RawRow, source: str) -> None:
         seen = self.origins[kind]
         first = seen.get(fact.id)
         if first is not None:
-            first_source, first_row = first
-            where = [first_source] if first_source != source else []
-            where += [f"row {first_row}"] if first_row is not None else []
-            self.reject(
-                raw,
-                source,
-                "id",
-                f"duplicate id {fact.id!r}, first seen at {' '.join(where) or 'an earlier row'}",
-            )
+            reason = duplicate_reason(fact.id, first, source)
+            self.reject(raw, source, "id", reason)
             return
         seen[fact.id] = (source, raw.row)
         self.facts[kind].append(fact)
 
     def reject(self, raw: RawRow, source: str, field: str | None, reason: str) -> None:
-        data = raw.data
-        if isinstance(data, FactModel):
-            data = data.model_dump()
-        mapping = dict(data) if isinstance(data, Mapping) else None
-        line = raw.line
-        if field is not None and raw.field_lines is not None:
-            line = raw.field_lines.get(field, line)
-        self.rejects.append(
-            RejectedInput(
-                source=source,
-                kind=raw.kind,
-                row=raw.row,
-                line=line,
-                row_id=_row_id(mapping),
-                field=field,
-                reason=reason,
-                raw=mapping,
-            )
-        )
+        self.rejects.append(reject_of(raw, source, field, reason))
 
     def build(self) -> FactSet:
         facts = FactSet(
@@ -374,6 +334,53 @@ class _Builder:
         )
         object.__setattr__(facts, "_origins", self.origins)
         return facts
+
+
+def check_raw(raw: RawRow, context: Mapping[str, Any] | None) -> FactModel | tuple[str | None, str]:
+    """Validate one raw row: its fact model, or the field to blame and the reason."""
+    model = FACT_KINDS[raw.kind]
+    data = raw.data
+    if raw.problem is not None:
+        return raw.problem_field, raw.problem
+    if isinstance(data, model):
+        return data
+    if isinstance(data, FactModel):
+        return None, f"a {type(data).__name__} is not a {raw.kind} row"
+    if not isinstance(data, Mapping):
+        return None, f"a row must map field names to values, got {_show(data)}"
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        return _explain(exc, model)
+
+
+def duplicate_reason(fact_id: str, first: tuple[str, int | None], source: str) -> str:
+    """The reason of a row whose id was first seen at ``first`` (its source and row)."""
+    first_source, first_row = first
+    where = [first_source] if first_source != source else []
+    where += [f"row {first_row}"] if first_row is not None else []
+    return f"duplicate id {fact_id!r}, first seen at {' '.join(where) or 'an earlier row'}"
+
+
+def reject_of(raw: RawRow, source: str, field: str | None, reason: str) -> RejectedInput:
+    """The rejected input of a raw row read from ``source``."""
+    data = raw.data
+    if isinstance(data, FactModel):
+        data = data.model_dump()
+    mapping = dict(data) if isinstance(data, Mapping) else None
+    line = raw.line
+    if field is not None and raw.field_lines is not None:
+        line = raw.field_lines.get(field, line)
+    return RejectedInput(
+        source=source,
+        kind=raw.kind,
+        row=raw.row,
+        line=line,
+        row_id=_row_id(mapping),
+        field=field,
+        reason=reason,
+        raw=mapping,
+    )
 
 
 def _row_id(row: Mapping[str, object] | None) -> str | None:

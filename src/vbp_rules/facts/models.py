@@ -124,11 +124,16 @@ class FactModel(BaseModel):
     @classmethod
     def _drop_nulls(cls, data: Any) -> Any:
         # None means "not given": defaults apply, and a null under an unknown name says
-        # nothing (a CSV column nobody filled in), so it is not an error either.
-        if isinstance(data, dict) and None not in data.values():
+        # nothing (a CSV column nobody filled in), so it is not an error either. A float
+        # NaN (pandas' missing value in a numeric column) is a null too.
+        if (
+            isinstance(data, dict)
+            and None not in data.values()
+            and not any(map(_nan, data.values()))
+        ):
             return data  # the common case, kept fast
         if isinstance(data, Mapping):
-            return {k: v for k, v in data.items() if v is not None}
+            return {k: v for k, v in data.items() if v is not None and not _nan(v)}
         return data
 
     @model_validator(mode="after")
@@ -144,6 +149,11 @@ class FactModel(BaseModel):
             if small is not None and big is not None and small > big:
                 raise _relation_error(part, f"{part} ({small}) is greater than {whole} ({big})")
         return self
+
+
+def _nan(value: object) -> bool:
+    """A float NaN: pandas' (and NumPy's) missing value, read as null."""
+    return isinstance(value, float) and value != value  # noqa: PLR0124 - NaN test
 
 
 def _relation_error(field: str, reason: str) -> PydanticCustomError:
