@@ -49,6 +49,7 @@ from vbp_rules.packs.model import (
     TiersRule,
 )
 from vbp_rules.packs.pack import Pack
+from vbp_rules.results import subject_key_columns
 from vbp_rules.vocab import BOUND_WORDS, compare
 
 __all__ = [
@@ -248,8 +249,10 @@ class _Evaluator:
         interpretations: dict[str, str],
         out_of_force: OutOfForcePolicy,
         as_of_day: date | None = None,
+        only_rules: frozenset[str] | None = None,
     ) -> None:
         self.pack = pack
+        self.selected_rules = only_rules
         self.facts = facts
         self.as_of = as_of
         # the day the evaluation speaks for: a date as_of means that day (its 24:00 is
@@ -399,6 +402,7 @@ class _Evaluator:
             interpretations=tuple(sorted(self.interpretations.items())),
             input_rows=self.facts.total_rows(),
             metadata=(("issuer", self.pack.issuer), ("lineage", self.pack.lineage()), *metadata),
+            key_columns=subject_key_columns(self.pack),
         )
 
     def _grouped(
@@ -678,6 +682,8 @@ class _Evaluator:
     # -- the rule kinds --------------------------------------------------------------
     def run(self) -> None:
         for rule in self.pack.rules:
+            if self.selected_rules is not None and rule.id not in self.selected_rules:
+                continue  # evaluate(rules=...): its rows are still accounted below
             if not self._active(rule):
                 chosen = ", ".join(
                     f"{k}={self.interpretations.get(k)}" for k in (rule.interpretation or {})
@@ -1163,6 +1169,7 @@ def evaluate(
     interpretations: Mapping[str, str] | None = None,
     calendar: WorkCalendar | None = None,
     out_of_force: OutOfForcePolicy = "flag",
+    rules: Iterable[str] | None = None,
 ) -> Evaluation:
     """Evaluate a pack against facts with the reference engine.
 
@@ -1175,6 +1182,8 @@ def evaluate(
         calendar: the working-day calendar (default :meth:`WorkCalendar.china`).
         out_of_force: for subjects dated outside the pack's in-force window: ``flag``
             every finding (default), ``skip`` them, or raise (``error``).
+        rules: evaluate only these rule ids (unchecked here; :func:`vbp_rules.evaluate`
+            checks them); every row is still accounted for.
 
     Returns:
         The findings (compliant ones included), skips and rejected inputs; every input
@@ -1194,6 +1203,7 @@ def evaluate(
                 pack, as_of=as_of, interpretations=interpretations, calendar=calendar
             ),
             out_of_force=out_of_force,
+            only_rules=frozenset(rules) if rules is not None else None,
         )
         run.run()
         return run.result("reference")

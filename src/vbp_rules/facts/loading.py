@@ -36,6 +36,7 @@ import attrs
 from pydantic import ValidationError
 
 from vbp_rules.errors import FactsError
+from vbp_rules.facts._frames import frame_rows, is_frame
 from vbp_rules.facts._gc import paused_gc
 from vbp_rules.facts._readers import RawRow, check_kind, did_you_mean, files_in, read_file
 from vbp_rules.facts._types import CONTEXT_ASSUME_TZ
@@ -291,6 +292,8 @@ class _Builder:
             kind = check_kind(name, source)
             if rows is None:
                 continue
+            if is_frame(rows):  # a DataFrame of any narwhals backend: its rows, not names
+                rows = frame_rows(rows)  # noqa: PLW2901 - read the frame in place
             if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
                 raise FactsError(f"{source}: {kind!r} must hold a list of rows")
             for index, row in enumerate(rows, start=1):
