@@ -1,8 +1,10 @@
 """DataFrames as fact rows: any narwhals backend, read row by row into plain dicts.
 
 A missing value is null whatever the backend spells it (``None``, pandas ``NaN`` or
-``NaT``, NumPy ``nan``), so it never becomes a reject. narwhals is imported only when a
-frame is given (it comes with the ``frame`` extra).
+``NaT``, NumPy ``nan``), so it never becomes a reject. A whole number stored as a float
+(pandas turns an integer column with gaps into ``float64``) is read as the integer it
+exactly is; any other float is passed on, and the fact models reject it as inexact.
+narwhals is imported only when a frame is given (it comes with the ``frame`` extra).
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ def is_frame(value: object) -> bool:
 
 
 def _null(value: object) -> object:
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():  # pandas keeps whole numbers with gaps as float64
+            return int(value)
+        return value  # a fraction in a binary float: the models reject it, with reason
     if type(value).__name__ == "NaTType":
         return None
     return value
@@ -48,8 +54,8 @@ def frame_rows(value: Any) -> list[dict[str, object]]:
     """A frame's rows as dicts, missing values as ``None``.
 
     >>> import polars as pl
-    >>> frame_rows(pl.DataFrame({"id": ["a"], "q": [float("nan")]}))
-    [{'id': 'a', 'q': None}]
+    >>> frame_rows(pl.DataFrame({"id": ["a", "b"], "q": [float("nan"), 3.0]}))
+    [{'id': 'a', 'q': None}, {'id': 'b', 'q': 3}]
     """
     import narwhals as nw  # noqa: PLC0415 - optional extra
 
