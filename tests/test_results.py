@@ -424,3 +424,27 @@ def test_unknown_extension_lists_the_supported_ones(tmp_path: Path) -> None:
     ev, _, _ = _sourced()
     with pytest.raises(ValueError, match=r"\.parquet, \.csv, \.jsonl, \.json"):
         ev.write(tmp_path / "out.xlsx")
+
+
+@pytest.mark.parametrize("backend", ["polars", "pandas"])
+def test_to_frame_has_the_same_columns_with_no_findings(backend: str) -> None:
+    pytest.importorskip(backend)
+    empty = evaluate("jiangxi-2024", {}, as_of="2025-06-30").to_frame(backend=backend)
+    assert list(empty.columns) == [
+        "pack",
+        "rule",
+        "kind",
+        "outcome",
+        "subject_kind",
+        "subject",
+        "period",
+        "tier",
+        "actions",
+        "values",
+        "bound_word",
+        "clause",
+        "message_en",
+        "message_zh",
+        "flags",
+    ]
+    assert len(empty) == 0

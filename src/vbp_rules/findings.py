@@ -262,6 +262,26 @@ def jsonable(v: object) -> object:
     return str(v)
 
 
+#: The columns of :meth:`Evaluation.to_records` and :meth:`Evaluation.to_frame`.
+RECORD_COLUMNS = (
+    "pack",
+    "rule",
+    "kind",
+    "outcome",
+    "subject_kind",
+    "subject",
+    "period",
+    "tier",
+    "actions",
+    "values",
+    "bound_word",
+    "clause",
+    "message_en",
+    "message_zh",
+    "flags",
+)
+
+
 def _str_tuple(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(names)
 
@@ -446,6 +466,8 @@ class Evaluation:
     def to_frame(self, *, include_compliant: bool = False, backend: str | None = None) -> Any:
         """Findings as a DataFrame: Polars if installed (or ``backend="pandas"``)."""
         records = self.to_records(include_compliant=include_compliant)
+        # the same columns whatever the data, even with no findings
+        columns = {name: [r[name] for r in records] for name in RECORD_COLUMNS}
         if backend in (None, "polars"):
             try:
                 import polars as pl  # noqa: PLC0415 - optional dependency
@@ -453,10 +475,10 @@ class Evaluation:
                 if backend == "polars":
                     raise
             else:
-                return pl.DataFrame(records, infer_schema_length=None)
+                return pl.DataFrame(columns, schema=dict.fromkeys(RECORD_COLUMNS, pl.String))
         import pandas as pd  # noqa: PLC0415 - optional dependency
 
-        return pd.DataFrame.from_records(records)
+        return pd.DataFrame(columns, columns=list(RECORD_COLUMNS), dtype=object)
 
     # -- tables ----------------------------------------------------------------------
     def to_arrow(self, kind: TableKind = "findings") -> Any:
