@@ -180,8 +180,12 @@ class Finding:
         lines.append(f"           {self.citation.text}")
         for k, v in self.values:
             lines.append(f"  {k} = {_fmt(v)}")
-        if self.bound_word or self.operator:
-            lines.append(f"  bound:   {self.bound_word or ''} ({self.operator})")
+        if self.bound_word:
+            lines.append(f"  bound:   {self.bound_word} ({self.operator})")
+        elif self.operator and self.rule_kind == "deadline":
+            lines.append(f"  bound:   end {self.operator} due")
+        elif self.operator:
+            lines.append(f"  bound:   {self.operator}")
         for text, v in self.trace:
             lines.append(f"  | {text} = {_fmt(v)}")
         if self.actions:
@@ -228,20 +232,9 @@ class Skip:
 
 
 def _fmt(v: object) -> str:
-    if isinstance(v, Fraction):
-        if v.denominator == 1:
-            return str(v.numerator)
-        d = v.denominator
-        while d % 2 == 0:
-            d //= 2
-        while d % 5 == 0:
-            d //= 5
-        if d == 1:
-            return f"{Decimal(v.numerator) / Decimal(v.denominator)} ({v})"
-        return f"{v} (≈{float(v):.6g})"
-    if isinstance(v, datetime | date):
-        return v.isoformat()
-    return str(v)
+    from vbp_rules._format import format_value  # noqa: PLC0415 - the one formatter
+
+    return format_value(v)
 
 
 def jsonable(v: object) -> object:

@@ -16,10 +16,11 @@ from typing import Any, Literal, cast
 
 import attrs
 
+from vbp_rules._format import format_value as display_value
 from vbp_rules.calendar import WorkCalendar, add_months, ensure_aware, month_end
 from vbp_rules.engine._functions import CalendarContext
 from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
-from vbp_rules.expr import FunctionSpec, NotApplicable, format_value, to_fraction
+from vbp_rules.expr import FunctionSpec, NotApplicable, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
 from vbp_rules.facts._gc import paused_gc
 from vbp_rules.findings import (
@@ -187,31 +188,45 @@ def _build_period(day: date, unit: str) -> Period:
     return Period(start=start, end=month_end(add_months(start, months)), unit=unit)
 
 
-#: Rendered exact numbers (keyed by type and value: 1 and Fraction(1) differ in kind).
-_NUMBER_TEXT: dict[tuple[type, object], str] = {}
+#: Rendered exact numbers (keyed by type, value and form: 1 and Fraction(1) differ in kind).
+_NUMBER_TEXT: dict[tuple[type, object, bool], str] = {}
 
 
-def _fmt(v: object) -> str:
+def _fmt(v: object, *, as_percent: bool = False) -> str:
+    """Display text of a value: :func:`vbp_rules._format.format_value`, cached for numbers."""
     t = type(v)
-    if t is datetime:
-        return cast("datetime", v).isoformat(timespec="minutes")
     if t is str:
         return cast("str", v)
     if t is int or t is Fraction:
-        key = (t, v)
+        key = (t, v, as_percent)
         text = _NUMBER_TEXT.get(key)
         if text is None:
             if len(_NUMBER_TEXT) >= 65536:
                 _NUMBER_TEXT.clear()
-            text = _NUMBER_TEXT[key] = format_value(v)
+            text = _NUMBER_TEXT[key] = display_value(v, as_percent=as_percent)
         return text
-    if isinstance(v, Fraction | int) and not isinstance(v, bool):
-        return format_value(v)
-    if isinstance(v, datetime):
-        return v.isoformat(timespec="minutes")
-    if isinstance(v, date):
-        return v.isoformat()
-    return str(v)
+    return display_value(v, as_percent=as_percent)
+
+
+#: Value names that print as percentages when the rule's bound is a ratio written as one.
+_RATIO_VALUES = frozenset(
+    {
+        "threshold",
+        "tier_lower",
+        "tier_upper",
+        "change",
+        "decrease",
+        "increase",
+        "population_level",
+        "margin",
+    }
+)
+
+#: The Chinese of the labels the engine itself gives (tier and case labels are bilingual).
+_LABEL_ZH = {
+    "absent at as_of": "截至评估时点未发生",
+    "not determined by the source": "原文未作规定",
+}
 
 
 _HEAD_EN = {
@@ -230,9 +245,16 @@ _HEAD_ZH = {
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
-def _render(template: str, values: Mapping[str, object]) -> str:
+def _render(
+    template: str, values: Mapping[str, object], percent: frozenset[str] = frozenset()
+) -> str:
     return _PLACEHOLDER.sub(
-        lambda m: _fmt(values[m.group(1)]) if m.group(1) in values else m.group(0), template
+        lambda m: (
+            _fmt(values[m.group(1)], as_percent=m.group(1) in percent)
+            if m.group(1) in values
+            else m.group(0)
+        ),
+        template,
     )
 
 
@@ -595,6 +617,7 @@ class _Evaluator:
         word = bound.word if bound is not None else None
         op = operator or (bound_operator(bound) if bound is not None else None)
         acts = tuple(rule.actions if actions is None else actions) if outcome != "compliant" else ()
+        percent = self._percent_names(rule, bound)
         if rule.message is not None:
             rendered = {
                 **dict(values.items()),
@@ -603,10 +626,17 @@ class _Evaluator:
                 "tier": tier or "",
                 "label": label,
             }
-            zh, en = _render(rule.message.zh, rendered), _render(rule.message.en, rendered)
+            zh = _render(rule.message.zh, rendered, percent)
+            en = _render(rule.message.en, rendered, percent)
         else:
             zh, en = self._default_message(
-                rule=rule, outcome=outcome, values=values, word=word, op=op, label=label
+                rule=rule,
+                outcome=outcome,
+                values=values,
+                word=word,
+                op=op,
+                label=label,
+                percent=percent,
             )
         self.findings.append(
             Finding(
@@ -640,11 +670,13 @@ class _Evaluator:
         word: str | None,
         op: str | None,
         label: str,
+        percent: frozenset[str] = frozenset(),
     ) -> tuple[str, str]:
-        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
+        shown = ", ".join(f"{k}={_fmt(v, as_percent=k in percent)}" for k, v in values.items())
         head_en = _HEAD_EN[outcome]
         head_zh = _HEAD_ZH[outcome]
         extra_en = f" ({label})" if label else ""
+        label_zh = _label_zh(rule, label)
         bound_en = (
             f"; bound {BOUND_WORDS[word].en if word is not None and word in BOUND_WORDS else op}"
             if (word or op)
@@ -652,9 +684,28 @@ class _Evaluator:
         )
         bound_zh = f"；界限：{word or op}" if (word or op) else ""
         return (
-            f"{rule.title.zh}：{head_zh}{f'（{label}）' if label else ''}；{shown}{bound_zh}",
+            f"{rule.title.zh}：{head_zh}{f'（{label_zh}）' if label_zh else ''}；{shown}{bound_zh}",
             f"{rule.title.en}: {head_en}{extra_en}; {shown}{bound_en}",
         )
+
+    def _percent_names(self, rule: Rule, bound: BoundSpec | None) -> frozenset[str]:
+        """The values that print as percentages: a ratio bound and what it is compared with.
+
+        A bound on a ``ratio`` parameter, or a literal written with ``%``, prints as the
+        source writes ratios (90%); so do the metric and the other ratio values.
+        """
+        if bound is None:
+            return frozenset()
+        params = self.pack.model.parameters
+        named = bound.parameter or bound.margin
+        ratio = (named is not None and named in params and params[named].type == "ratio") or (
+            isinstance(bound.value, str) and bound.value.strip().endswith("%")
+        )
+        if not ratio:
+            return frozenset()
+        metric = getattr(rule, "metric", None)
+        name = getattr(metric, "name", None)
+        return _RATIO_VALUES | {name} if isinstance(name, str) else _RATIO_VALUES
 
     def skip(
         self,
@@ -934,7 +985,7 @@ class _Evaluator:
                     rule,
                     unit,
                     "pending",
-                    f"not yet due: due {due.isoformat()} is after as_of {self.as_of.isoformat()}",
+                    _pending_detail(due, self.as_of),
                 )
             return
         end = self._end_of(end, rule, "end")
@@ -1122,6 +1173,33 @@ class _Evaluator:
         for s in self.skips:
             seen.update(s.rows)
         self.skips.extend(accounting_skips(self.pack, self.facts, seen))
+
+
+def _label_zh(rule: Rule, label: str) -> str:
+    """The Chinese of a finding's label: the tier's or case's own, else the engine's."""
+    if not label:
+        return ""
+    if label in _LABEL_ZH:
+        return _LABEL_ZH[label]
+    for part in [*getattr(rule, "tiers", ()), *getattr(rule, "cases", ())]:
+        text = getattr(part, "label", None)
+        if text is not None and text.en == label:
+            return str(text.zh)
+    otherwise = getattr(rule, "otherwise", None)
+    text = getattr(otherwise, "label", None)
+    if text is not None and text.en == label:
+        return str(text.zh)
+    return label
+
+
+def _pending_detail(due: datetime, as_of: datetime) -> str:
+    """Why a deadline with no end event is not breached yet (due is not before as_of)."""
+    if due == as_of:
+        return (
+            f"not yet due: due {_fmt(due)} is the as_of instant itself; "
+            "a deadline is missed only after it passes"
+        )
+    return f"not yet due: due {_fmt(due)} is after as_of {_fmt(as_of)}"
 
 
 def accounting_skips(
