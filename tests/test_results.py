@@ -448,3 +448,44 @@ def test_to_frame_has_the_same_columns_with_no_findings(backend: str) -> None:
         "flags",
     ]
     assert len(empty) == 0
+
+
+# -- the documentation's examples run ------------------------------------------------
+
+
+def _section(page: str, heading: str, fence: str) -> str:
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    part = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    blocks = part.split(f"```{fence}\n")[1:]
+    assert blocks, f"no {fence} block under {heading}"
+    return blocks[0].split("```", 1)[0]
+
+
+def test_the_result_tables_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+    exec(_section("engines.md", "## Result tables", "python"), {})  # noqa: S102 - our docs
+    assert "publication-window" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.glob("results*")) == [
+        "results.parquet",
+        "results.rejects.parquet",
+        "results.skips.parquet",
+    ]
+
+
+def test_the_cli_output_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+
+    from vbp_rules.cli import main
+
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+    argv = shlex.split(_section("cli.md", "## Evaluation output", "bash").strip())
+    assert argv[0] == "vbp-rules"
+    assert main(argv[1:]) == 0
+    rejects = (tmp_path / "out.rejects.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rejects) == 3
+    findings = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert {line.split(",")[1] for line in findings[1:]} == {"report-change"}
