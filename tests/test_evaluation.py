@@ -171,3 +171,56 @@ def test_the_reference_module_function_still_works() -> None:
         as_of=date(2024, 12, 31),
     )
     assert _breaches(ev) == [("report-change", "decrease")]
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "reference",
+        pytest.param(
+            "frame",
+            marks=pytest.mark.xfail(
+                reason="engine/frame.py reads frames with its own _native_rows (pandas "
+                "float64 gaps become float rejects); to route through "
+                "vbp_rules.facts._frames.frame_rows in the frame engine rewrite",
+                strict=True,
+            ),
+        ),
+    ],
+)
+def test_a_pandas_frame_with_gaps_evaluates_without_warnings(engine: str) -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "id": ["d1", "d2"],
+            "institution_id": ["h1", "h2"],
+            "generic_name": ["阿托伐他汀", "阿托伐他汀"],
+            "reported_quantity": [79, 120],
+            "last_year_actual_quantity": [100, None],
+        }
+    )
+    # pytest turns warnings into errors: a leaked narwhals UserWarning fails here
+    ev = evaluate("jiangxi-2024", {"demand_reports": frame}, as_of="2024-12-31", engine=engine)
+    assert ev.rejects == ()
+    assert ("report-change", "decrease") in _breaches(ev)
+
+
+def test_a_fractional_float_is_still_rejected_as_inexact() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {"id": ["d1"], "institution_id": ["h1"], "generic_name": ["x"], "reported_quantity": [7.5]}
+    )
+    (reject,) = load_facts({"demand_reports": frame}).rejects
+    assert reject.field == "reported_quantity"
+
+
+def test_tables_without_pyarrow_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from vbp_rules.engine import EngineUnavailableError
+
+    ev = evaluate("jiangxi-2024", {"demand_reports": [REPORT]}, as_of="2024-12-31")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(EngineUnavailableError, match=r"vbp-rules\[frame\]"):
+        ev.to_arrow("findings")
+    assert ev.summary()["breach"] == 1  # the objects need no extra
