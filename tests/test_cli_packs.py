@@ -192,3 +192,13 @@ def test_evaluate_csv_of_only_rejected_rows_keeps_its_header_and_reports_them(
     assert len(out.splitlines()) == 1
     assert "rejected:" in err
     assert "orders.csv" in err
+
+
+def test_whatif_csv_neutralises_formula_like_cells(capsys: pytest.CaptureFixture[str]) -> None:
+    pl = pytest.importorskip("polars")
+    from vbp_rules.cli._analysis import _print_frame
+    from vbp_rules.cli._packs import OutputFormat
+
+    frame = pl.DataFrame({"subject": ["=cmd()", "h1", "@x"], "n": [1, -2, 3]})
+    _print_frame(frame, OutputFormat.csv, "t")
+    assert capsys.readouterr().out.splitlines() == ["subject,n", "'=cmd(),1", "h1,-2", "'@x,3"]

@@ -224,3 +224,18 @@ def test_tables_without_pyarrow_name_the_extra(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(EngineUnavailableError, match=r"vbp-rules\[frame\]"):
         ev.to_arrow("findings")
     assert ev.summary()["breach"] == 1  # the objects need no extra
+
+
+def test_a_kind_may_be_a_path_to_its_file() -> None:
+    by_file = load_facts({"orders": JIANGXI / "orders.csv"})
+    assert len(by_file.orders) == 144
+    assert len(by_file.rejects) == 2
+    ev = evaluate("jiangxi-2024", {"orders": str(JIANGXI / "orders.csv")}, as_of="2025-06-30")
+    assert ev.input_rows == 146
+
+
+def test_a_missing_kind_file_is_an_error() -> None:
+    from vbp_rules import FactsError
+
+    with pytest.raises(FactsError, match="no such file"):
+        load_facts({"orders": "nowhere/orders.csv"})

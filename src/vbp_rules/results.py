@@ -44,6 +44,7 @@ __all__ = [
     "csv_text",
     "findings_schema",
     "findings_to_arrow",
+    "neutral_cell",
     "rejects_schema",
     "rejects_to_arrow",
     "skips_schema",
@@ -432,8 +433,21 @@ def without_compliant(table: pa.Table) -> pa.Table:
     return table.filter(pc.not_equal(table["outcome"], "compliant"))
 
 
+def neutral_cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text with a formula-like start gets ``'``.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+    prefixed; anything else is returned as is.
+
+    >>> neutral_cell("=1+1"), neutral_cell("-5"), neutral_cell("ok"), neutral_cell(-5)
+    ("'=1+1", "'-5", 'ok', -5)
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _neutral(text: str) -> str:
-    """A text cell a spreadsheet will not run: formula-like starts get a ``'`` prefix."""
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 

@@ -375,6 +375,7 @@ def compare_command(
 ) -> None:
     """Compare packs side by side: thresholds, tiers, SLA windows and actions."""
     from vbp_rules.compare import compare_packs, rows_to_records  # noqa: PLC0415
+    from vbp_rules.results import neutral_cell  # noqa: PLC0415
 
     loaded = [load_pack(p) for p in packs]
     rows = [r for r in compare_packs(loaded) if r.shared or not only_shared]
@@ -390,7 +391,7 @@ def compare_command(
             lineterminator="\n",
         )
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows([{k: neutral_cell(v) for k, v in r.items()} for r in records])
         sys.stdout.write(buf.getvalue())
         return
     table = Table(title="pack comparison: " + " vs ".join(p.id for p in loaded), show_lines=True)

@@ -166,7 +166,9 @@ class FactSet:
 
         Args:
             records: rows by fact kind; a row is a mapping of field names to values, or
-                an already validated model of that kind.
+                an already validated model of that kind. A kind may instead hold a
+                DataFrame of any narwhals backend (NaN is null) or a path to a file of
+                its rows.
             source: the name rejected inputs give as their source.
             assume_tz: zone given to naive timestamps (e.g. ``"Asia/Shanghai"``);
                 without it a naive timestamp rejects its row.
@@ -291,6 +293,12 @@ class _Builder:
         for name, rows in records.items():
             kind = check_kind(name, source)
             if rows is None:
+                continue
+            if isinstance(rows, str | os.PathLike):  # a file of this kind's rows
+                path = Path(rows)
+                if not path.is_file():
+                    raise FactsError(f"{source}: {kind!r}: no such file {os.fspath(rows)!r}")
+                self.add_file(path, os.fspath(rows), kind)
                 continue
             if is_frame(rows):  # a DataFrame of any narwhals backend: its rows, not names
                 rows = frame_rows(rows)  # noqa: PLW2901 - read the frame in place
