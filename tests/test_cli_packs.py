@@ -68,7 +68,7 @@ def test_evaluate_csv_and_table(capsys: pytest.CaptureFixture[str]) -> None:
         capsys, "evaluate", "jiangxi-2024", EXAMPLE, "--as-of", "2025-06-30", "--format", "csv"
     )
     assert status == 0
-    assert out.splitlines()[0].startswith("pack,rule,kind,outcome")
+    assert out.splitlines()[0].startswith("pack_id,rule_id,rule_kind,outcome")
     status, out, _ = run(capsys, "evaluate", "jiangxi-2024", EXAMPLE, "--as-of", "2025-06-30")
     assert status == 0
     assert "engine: reference" in out
@@ -136,3 +136,69 @@ def test_synth_writes_parquet(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     )
     assert status == 0
     assert json.loads(out)["summary"]["breach"] > 0
+
+
+def test_evaluate_rules_restricts_the_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(
+        capsys,
+        "evaluate",
+        "jiangxi-2024",
+        EXAMPLE,
+        "--as-of",
+        "2025-06-30",
+        "--format",
+        "json",
+        "--rules",
+        "report-change,publication-window",
+    )
+    assert status == 0
+    assert {f["rule"] for f in json.loads(out)["findings"]} == {
+        "report-change",
+        "publication-window",
+    }
+    status, _, err = run(
+        capsys, "evaluate", "jiangxi-2024", EXAMPLE, "--as-of", "2025-06-30", "--rules", "nope"
+    )
+    assert status == 2
+    assert "has no rule 'nope'" in err
+
+
+@pytest.mark.parametrize("engine", ["reference", "frame", "stream"])
+def test_evaluate_output_writes_all_three_tables(
+    engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out.csv"
+    argv = ["evaluate", "jiangxi-2024", EXAMPLE, "--as-of", "2025-06-30"]
+    status, out, err = run(capsys, *argv, "--engine", engine, "--output", str(target))
+    assert status == 0
+    assert out == ""
+    assert "out.rejects.csv" in err
+    rejects = (tmp_path / "out.rejects.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rejects) == 3  # header and the two bad order rows
+    assert (tmp_path / "out.skips.csv").exists()
+
+
+def test_evaluate_csv_of_only_rejected_rows_keeps_its_header_and_reports_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "orders.csv"
+    bad.write_text("id,sent_at\no1,2024-03-01 09:00\n", encoding="utf-8")
+    status, out, err = run(
+        capsys, "evaluate", "jiangxi-2024", str(bad), "--as-of", "2025-06-30", "--format", "csv"
+    )
+    assert status == 0
+    header = out.splitlines()[0].split(",")
+    assert header[:4] == ["pack_id", "rule_id", "rule_kind", "outcome"]
+    assert len(out.splitlines()) == 1
+    assert "rejected:" in err
+    assert "orders.csv" in err
+
+
+def test_whatif_csv_neutralises_formula_like_cells(capsys: pytest.CaptureFixture[str]) -> None:
+    pl = pytest.importorskip("polars")
+    from vbp_rules.cli._analysis import _print_frame
+    from vbp_rules.cli._packs import OutputFormat
+
+    frame = pl.DataFrame({"subject": ["=cmd()", "h1", "@x"], "n": [1, -2, 3]})
+    _print_frame(frame, OutputFormat.csv, "t")
+    assert capsys.readouterr().out.splitlines() == ["subject,n", "'=cmd(),1", "h1,-2", "'@x,3"]

@@ -1014,10 +1014,11 @@ def test_to_fraction_rejects(value: object, error: type[Exception], match: str) 
         (Fraction(19, 20), "0.95"),
         (Fraction(-1, 8), "-0.125"),
         (Fraction(2, 3), "2/3 (≈0.666667)"),
-        (Decimal("1.10"), "1.1"),
+        (Decimal("1.10"), "1.10"),  # money keeps its form (issue 12)
         ("verified", "'verified'"),
         (date(2024, 9, 30), "2024-09-30"),
-        (datetime(2024, 9, 30, 15, 30, tzinfo=CST), "2024-09-30T15:30:00+08:00"),
+        (datetime(2024, 9, 30, 15, 30, tzinfo=CST), "2024-09-30T15:30+08:00"),
+        (datetime(2024, 9, 30, 15, 30, 5, tzinfo=CST), "2024-09-30T15:30:05+08:00"),
         (Opaque(2), "Opaque(2)"),
     ],
 )
@@ -1027,7 +1028,7 @@ def test_format_value(value: object, expected: str) -> None:
 
 def test_format_value_as_percent() -> None:
     assert format_value(Fraction(19, 20), as_percent=True) == "95%"
-    assert format_value(Fraction(1, 3), as_percent=True) == "100/3 (≈33.3333)%"
+    assert format_value(Fraction(1, 3), as_percent=True) == "1/3 (≈33.3333%)"
     assert format_value(None, as_percent=True) == "null"
 
 

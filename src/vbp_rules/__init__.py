@@ -31,9 +31,6 @@ from vbp_rules.calendar import (
     WorkingDays,
 )
 
-# evaluation
-from vbp_rules.engine.reference import evaluate
-
 # errors
 from vbp_rules.errors import (
     CalendarError,
@@ -44,9 +41,13 @@ from vbp_rules.errors import (
     PackNotFoundError,
     PackValidationError,
     ProvisionalYearError,
+    UnknownRuleError,
     VbpRulesError,
     VbpRulesWarning,
 )
+
+# evaluation
+from vbp_rules.evaluation import evaluate
 
 # facts
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet, RejectedInput, load_facts
@@ -86,6 +87,7 @@ __all__ = [
     "RejectedInput",
     "Skip",
     "Subject",
+    "UnknownRuleError",
     "VbpRulesError",
     "VbpRulesWarning",
     "WorkCalendar",

@@ -18,6 +18,7 @@ __all__ = [
     "PackValidationError",
     "ProvisionalYearError",
     "UnknownNameError",
+    "UnknownRuleError",
     "VbpRulesError",
     "VbpRulesWarning",
 ]
@@ -134,3 +135,17 @@ class FactsError(VbpRulesError, ValueError):
 
 class OutOfForceError(VbpRulesError, ValueError):
     """Strict evaluation refused facts dated outside the pack's in-force window."""
+
+
+class UnknownRuleError(VbpRulesError, LookupError):
+    """A rule id the pack does not have (``evaluate(..., rules=[...])``).
+
+    Attributes:
+        pack_id: the pack asked.
+        rule_id: the unknown id.
+    """
+
+    def __init__(self, message: str, *, pack_id: str, rule_id: str) -> None:
+        self.pack_id = pack_id
+        self.rule_id = rule_id
+        super().__init__(message)

@@ -25,7 +25,7 @@ import operator
 import re
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timezone
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, TypeAlias, cast
@@ -50,11 +50,11 @@ from vbp_rules._expr_parser import (
     String,
     UnaryOp,
     check_arity,
-    decimal_text,
     iter_nodes,  # re-exported: the engines walk the AST with it
     parse_node,
     unparse,
 )
+from vbp_rules._format import format_value as display_value
 from vbp_rules.errors import (
     ExpressionError,
     ExpressionSyntaxError,
@@ -317,30 +317,9 @@ def format_value(value: object, *, as_percent: bool = False) -> str:
     >>> format_value(Fraction(2, 3)), format_value(None), format_value(date(2024, 9, 30))
     ('2/3 (≈0.666667)', 'null', '2024-09-30')
     """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | Fraction | Decimal):
-        number = Fraction(value)
-        if as_percent:
-            return f"{_fraction_text(number * 100)}%"
-        return _fraction_text(number)
     if isinstance(value, str):
         return repr(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _fraction_text(value: Fraction) -> str:
-    text = decimal_text(value)
-    if text is not None:
-        return text
-    with localcontext() as ctx:
-        ctx.prec = 6
-        approx = Decimal(value.numerator) / Decimal(value.denominator)
-    return f"{value.numerator}/{value.denominator} (≈{approx})"
+    return display_value(value, as_percent=as_percent)
 
 
 # -------------------------------------------------------------- built-in functions

@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from vbp_rules.facts import RejectedInput
+    from vbp_rules.results import TableKind, TableSource
 
 __all__ = [
     "Citation",
@@ -177,8 +180,12 @@ class Finding:
         lines.append(f"           {self.citation.text}")
         for k, v in self.values:
             lines.append(f"  {k} = {_fmt(v)}")
-        if self.bound_word or self.operator:
-            lines.append(f"  bound:   {self.bound_word or ''} ({self.operator})")
+        if self.bound_word:
+            lines.append(f"  bound:   {self.bound_word} ({self.operator})")
+        elif self.operator and self.rule_kind == "deadline":
+            lines.append(f"  bound:   end {self.operator} due")
+        elif self.operator:
+            lines.append(f"  bound:   {self.operator}")
         for text, v in self.trace:
             lines.append(f"  | {text} = {_fmt(v)}")
         if self.actions:
@@ -225,20 +232,9 @@ class Skip:
 
 
 def _fmt(v: object) -> str:
-    if isinstance(v, Fraction):
-        if v.denominator == 1:
-            return str(v.numerator)
-        d = v.denominator
-        while d % 2 == 0:
-            d //= 2
-        while d % 5 == 0:
-            d //= 5
-        if d == 1:
-            return f"{Decimal(v.numerator) / Decimal(v.denominator)} ({v})"
-        return f"{v} (≈{float(v):.6g})"
-    if isinstance(v, datetime | date):
-        return v.isoformat()
-    return str(v)
+    from vbp_rules._format import format_value  # noqa: PLC0415 - the one formatter
+
+    return format_value(v)
 
 
 def jsonable(v: object) -> object:
@@ -259,24 +255,128 @@ def jsonable(v: object) -> object:
     return str(v)
 
 
-@attrs.frozen(kw_only=True, slots=True)
+#: The columns of :meth:`Evaluation.to_records` and :meth:`Evaluation.to_frame`.
+RECORD_COLUMNS = (
+    "pack",
+    "rule",
+    "kind",
+    "outcome",
+    "subject_kind",
+    "subject",
+    "period",
+    "tier",
+    "actions",
+    "values",
+    "bound_word",
+    "clause",
+    "message_en",
+    "message_zh",
+    "flags",
+)
+
+
+def _str_tuple(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
+
+
+@attrs.frozen(kw_only=True, slots=True, eq=False, repr=False)
 class Evaluation:
     """Everything one evaluation returned.
 
     ``findings`` include compliant results (use :meth:`breaches` for the ones that call
     for action); ``skips`` say why a rule did not decide; ``rejects`` are input rows
     that could not be read.
+
+    An engine gives ``findings`` and ``skips`` either as tuples of objects or as
+    :class:`~vbp_rules.results.TableSource` objects that hold columns: then
+    :meth:`summary`, ``len`` and the table methods (:meth:`to_arrow`, :meth:`to_polars`,
+    :meth:`to_pandas`, :meth:`write`) read the columns, and ``Finding`` objects are
+    built only when ``findings`` is read (once). ``key_columns`` are the pack's subject
+    key columns (:func:`vbp_rules.results.subject_key_columns`). Two evaluations are
+    equal when their findings, skips, rejects and metadata are.
     """
 
     pack_id: str
     as_of: datetime
     engine: str
-    findings: tuple[Finding, ...]
-    skips: tuple[Skip, ...]
+    _findings: tuple[Finding, ...] | TableSource = attrs.field(alias="findings")
+    _skips: tuple[Skip, ...] | TableSource = attrs.field(alias="skips")
     rejects: tuple[RejectedInput, ...]
     interpretations: tuple[tuple[str, str], ...] = ()
     input_rows: int = 0
     metadata: tuple[tuple[str, object], ...] = ()
+    key_columns: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    _cache: dict[str, Any] = attrs.field(init=False, factory=dict)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The findings, in the canonical order (built from the table once, if need be)."""
+        held = self._findings
+        if isinstance(held, tuple):
+            return held
+        if "findings" not in self._cache:
+            self._cache["findings"] = tuple(held.materialize())
+        found: tuple[Finding, ...] = self._cache["findings"]
+        return found
+
+    @property
+    def skips(self) -> tuple[Skip, ...]:
+        """The skips (built from the table once, if need be)."""
+        held = self._skips
+        if isinstance(held, tuple):
+            return held
+        if "skips" not in self._cache:
+            self._cache["skips"] = tuple(held.materialize())
+        found: tuple[Skip, ...] = self._cache["skips"]
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Evaluation):
+            return NotImplemented
+        return (
+            self.pack_id == other.pack_id
+            and self.as_of == other.as_of
+            and self.engine == other.engine
+            and self.rejects == other.rejects
+            and self.interpretations == other.interpretations
+            and self.input_rows == other.input_rows
+            and self.metadata == other.metadata
+            and self.findings == other.findings
+            and self.skips == other.skips
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.pack_id, self.as_of, self.engine, len(self), self.input_rows))
+
+    def __len__(self) -> int:
+        """The number of findings (compliant ones included)."""
+        return len(self._findings)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.summary().items())
+        return (
+            f"<Evaluation {self.pack_id} engine={self.engine} "
+            f"as_of={self.as_of.isoformat()} {counts}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from vbp_rules.results import evaluation_html  # noqa: PLC0415 - keep imports light
+
+        return evaluation_html(self)
+
+    def columns(self) -> tuple[str, ...]:
+        """The subject key columns of the tables: ``key_columns``, else inferred.
+
+        An engine that did not pass ``key_columns`` gets the row keys followed by the
+        other keys its subjects carry, sorted.
+        """
+        if self.key_columns:
+            return self.key_columns
+        from vbp_rules.results import BASE_KEY_COLUMNS  # noqa: PLC0415
+
+        subjects = [f.subject for f in self.findings] + [s.subject for s in self.skips]
+        extra = {k for subject in subjects if subject is not None for k, _ in subject.keys}
+        return BASE_KEY_COLUMNS + tuple(sorted(extra - set(BASE_KEY_COLUMNS)))
 
     def breaches(self) -> tuple[Finding, ...]:
         """Findings whose outcome is ``breach``."""
@@ -293,10 +393,14 @@ class Evaluation:
     def summary(self) -> dict[str, int]:
         """Counts by outcome, skip reason and rejects."""
         c: Counter[str] = Counter()
-        for f in self.findings:
-            c[f.outcome] += 1
-        for s in self.skips:
-            c[f"skip:{s.reason}"] += 1
+        if isinstance(self._findings, tuple):
+            c.update(f.outcome for f in self._findings)
+        else:
+            c.update(self._findings.counts())
+        if isinstance(self._skips, tuple):
+            c.update(f"skip:{s.reason}" for s in self._skips)
+        else:
+            c.update({f"skip:{k}": n for k, n in self._skips.counts().items()})
         c["rejected"] = len(self.rejects)
         return dict(sorted(c.items()))
 
@@ -355,6 +459,8 @@ class Evaluation:
     def to_frame(self, *, include_compliant: bool = False, backend: str | None = None) -> Any:
         """Findings as a DataFrame: Polars if installed (or ``backend="pandas"``)."""
         records = self.to_records(include_compliant=include_compliant)
+        # the same columns whatever the data, even with no findings
+        columns = {name: [r[name] for r in records] for name in RECORD_COLUMNS}
         if backend in (None, "polars"):
             try:
                 import polars as pl  # noqa: PLC0415 - optional dependency
@@ -362,10 +468,118 @@ class Evaluation:
                 if backend == "polars":
                     raise
             else:
-                return pl.DataFrame(records, infer_schema_length=None)
+                return pl.DataFrame(columns, schema=dict.fromkeys(RECORD_COLUMNS, pl.String))
         import pandas as pd  # noqa: PLC0415 - optional dependency
 
-        return pd.DataFrame.from_records(records)
+        return pd.DataFrame(columns, columns=list(RECORD_COLUMNS), dtype=object)
+
+    # -- tables ----------------------------------------------------------------------
+    def to_arrow(self, kind: TableKind = "findings") -> Any:
+        """One of the result tables as a ``pyarrow.Table`` (extra ``frame``).
+
+        ``kind`` is ``findings``, ``skips`` or ``rejects``; the columns are those of
+        :func:`~vbp_rules.results.findings_schema`, :func:`~vbp_rules.results.skips_schema`
+        and :func:`~vbp_rules.results.rejects_schema`, whatever the data.
+
+        >>> from datetime import date
+        >>> from vbp_rules import evaluate
+        >>> ev = evaluate("jiangxi-2024", {}, as_of=date(2024, 12, 31))
+        >>> ev.to_arrow("rejects").column_names
+        ['source', 'kind', 'row', 'line', 'row_id', 'field', 'reason']
+
+        Raises:
+            ValueError: an unknown ``kind``.
+            EngineUnavailableError: pyarrow is not installed.
+        """
+        from vbp_rules import results  # noqa: PLC0415 - pyarrow is optional
+
+        if kind == "findings":
+            held: Any = self._findings
+            if not isinstance(held, tuple):
+                return held.to_arrow()
+            return results.findings_to_arrow(held, self.columns())
+        if kind == "skips":
+            held = self._skips
+            if not isinstance(held, tuple):
+                return held.to_arrow()
+            return results.skips_to_arrow(held, self.columns())
+        if kind == "rejects":
+            return results.rejects_to_arrow(self.rejects)
+        msg = f"unknown table {kind!r}; choose one of {', '.join(results.KINDS)}"
+        raise ValueError(msg)
+
+    def to_polars(self, kind: TableKind = "findings") -> Any:
+        """One of the result tables as a Polars DataFrame (see :meth:`to_arrow`).
+
+        >>> from datetime import date
+        >>> from vbp_rules import evaluate
+        >>> ev = evaluate("jiangxi-2024", {}, as_of=date(2024, 12, 31))
+        >>> ev.to_polars("skips").height == len(ev.skips)
+        True
+        """
+        from vbp_rules.results import optional_module  # noqa: PLC0415
+
+        pl = optional_module("polars")
+        return pl.from_arrow(self.to_arrow(kind))
+
+    def to_pandas(self, kind: TableKind = "findings") -> Any:
+        """One of the result tables as a pandas DataFrame (see :meth:`to_arrow`).
+
+        Decimal columns become Python ``Decimal`` objects, dates ``datetime.date``.
+
+        >>> from datetime import date
+        >>> from vbp_rules import evaluate
+        >>> ev = evaluate("jiangxi-2024", {}, as_of=date(2024, 12, 31))
+        >>> list(ev.to_pandas("rejects").columns)[:3]
+        ['source', 'kind', 'row']
+        """
+        from vbp_rules.results import optional_module  # noqa: PLC0415
+
+        optional_module("pandas")
+        return self.to_arrow(kind).to_pandas()
+
+    def to_csv(self, kind: TableKind = "findings", *, include_compliant: bool = True) -> str:
+        """One of the result tables as CSV text, formula-like cells neutralised.
+
+        See :func:`vbp_rules.results.csv_text`.
+
+        >>> from datetime import date
+        >>> from vbp_rules import evaluate
+        >>> ev = evaluate("jiangxi-2024", {}, as_of=date(2024, 12, 31))
+        >>> ev.to_csv("rejects").splitlines()
+        ['source,kind,row,line,row_id,field,reason']
+        """
+        from vbp_rules.results import csv_text, without_compliant  # noqa: PLC0415
+
+        table = self.to_arrow(kind)
+        if kind == "findings" and not include_compliant:
+            table = without_compliant(table)
+        return csv_text(table)
+
+    def write(self, path: str | Path) -> list[Path]:
+        """Write the results to ``path``; the format goes by its extension.
+
+        ``.parquet``, ``.csv`` and ``.jsonl`` hold one table: the findings go to
+        ``path`` and the skips and rejects beside it (``out.skips.parquet``,
+        ``out.rejects.parquet``). ``.json`` writes one document with all three.
+
+        Returns:
+            The files written.
+
+        Raises:
+            ValueError: an unsupported extension (the message lists the supported ones).
+
+        >>> import tempfile, pathlib
+        >>> from datetime import date
+        >>> from vbp_rules import evaluate
+        >>> ev = evaluate("jiangxi-2024", {}, as_of=date(2024, 12, 31))
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     [p.name for p in ev.write(pathlib.Path(d) / "out.csv")]
+        ['out.csv', 'out.skips.csv', 'out.rejects.csv']
+        """
+        from vbp_rules.results import write_evaluation  # noqa: PLC0415
+
+        return write_evaluation(self, path)
 
     def explain(self, finding: Finding) -> str:
         """A readable trace of one finding."""

@@ -50,7 +50,12 @@ def _print_frame(frame: Any, fmt: OutputFormat, title: str) -> None:
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(frame.to_dicts(), ensure_ascii=False, indent=2, default=str))
     elif fmt is OutputFormat.csv:
-        sys.stdout.write(frame.write_csv())
+        import polars as pl  # noqa: PLC0415 - the frame extra, checked by the command
+
+        # cells a spreadsheet would run as formulas get a leading ' (see docs/cli.md)
+        texts = [c for c, t in frame.schema.items() if t == pl.String]
+        neutral = [pl.col(c).str.replace(r"^([=+\-@\t\r])", "'$1") for c in texts]
+        sys.stdout.write(frame.with_columns(neutral).write_csv())
     else:
         table = Table(title=title)
         for column in frame.columns:

@@ -277,9 +277,21 @@ def evaluate_command(
             "frame or stream; all return the same findings.",
         ),
     ] = EngineChoice.auto,
+    rules: Annotated[
+        str | None,
+        typer.Option("--rules", help="Evaluate only these rules: comma-separated ids."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            help="Write the results to a file by extension (.parquet, .csv, .jsonl: skips "
+            "and rejects beside it; .json: one document) instead of printing them.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate facts against a pack and print the findings."""
-    from vbp_rules.engine import get_engine, pick_engine  # noqa: PLC0415
+    from vbp_rules.evaluation import evaluate  # noqa: PLC0415
 
     p = load_pack(pack)
     if set_:
@@ -288,21 +300,27 @@ def evaluate_command(
         if not f.exists():
             fail(f"no such facts file or folder: {f}")
     fs = load_facts(*facts, assume_tz=assume_tz)
-    evaluate = get_engine(pick_engine(engine.value, fs))
     ev = evaluate(
-        p, fs, as_of=_parse_as_of(as_of), interpretations=_parse_sets(interpretation or [])
+        p,
+        fs,
+        as_of=_parse_as_of(as_of),
+        engine=engine.value,
+        rules=[r.strip() for r in rules.split(",") if r.strip()] if rules else None,
+        interpretations=_parse_sets(interpretation or []),
     )
+    if output is not None:
+        written = ev.write(output)
+        err_console.print("wrote " + ", ".join(str(w) for w in written), highlight=False)
+        return
     if fmt is OutputFormat.json:
         typer.echo(ev.to_json(include_compliant=include_compliant))
         return
     records = ev.to_records(include_compliant=include_compliant)
     if fmt is OutputFormat.csv:
-        buf = io.StringIO()
-        fields = list(records[0]) if records else ["pack", "rule", "outcome", "subject"]
-        writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-        sys.stdout.write(buf.getvalue())
+        # the findings table (stable columns); rejects go to stderr (or beside, --output)
+        sys.stdout.write(ev.to_csv("findings", include_compliant=include_compliant))
+        for r in ev.rejects:
+            err_console.print(f"rejected: {r}", highlight=False, markup=False)
         return
     table = Table(title=f"{p.id} as of {ev.as_of.isoformat()} — {len(records)} findings")
     for col in ("rule", "clause", "subject", "period", "outcome", "tier", "actions", "values"):
@@ -357,6 +375,7 @@ def compare_command(
 ) -> None:
     """Compare packs side by side: thresholds, tiers, SLA windows and actions."""
     from vbp_rules.compare import compare_packs, rows_to_records  # noqa: PLC0415
+    from vbp_rules.results import neutral_cell  # noqa: PLC0415
 
     loaded = [load_pack(p) for p in packs]
     rows = [r for r in compare_packs(loaded) if r.shared or not only_shared]
@@ -372,7 +391,7 @@ def compare_command(
             lineterminator="\n",
         )
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows([{k: neutral_cell(v) for k, v in r.items()} for r in records])
         sys.stdout.write(buf.getvalue())
         return
     table = Table(title="pack comparison: " + " vs ".join(p.id for p in loaded), show_lines=True)

@@ -44,6 +44,7 @@ def evaluate(
     interpretations: Mapping[str, str] | None = None,
     calendar: WorkCalendar | None = None,
     out_of_force: OutOfForcePolicy = "flag",
+    rules: Iterable[str] | None = None,
 ) -> Evaluation:
     """Evaluate a pack against facts with the reference engine.
 
@@ -56,6 +57,8 @@ def evaluate(
         calendar: the working-day calendar (default :meth:`WorkCalendar.china`).
         out_of_force: for subjects dated outside the pack's in-force window: ``flag``
             every finding (default), ``skip`` them, or raise (``error``).
+        rules: evaluate only these rule ids (unchecked here; :func:`vbp_rules.evaluate`
+            checks them); every row is still accounted for.
 
     Returns:
         The findings (compliant ones included), skips and rejected inputs; every input
@@ -75,6 +78,7 @@ def evaluate(
                 pack, as_of=as_of, interpretations=interpretations, calendar=calendar
             ),
             out_of_force=out_of_force,
+            only_rules=frozenset(rules) if rules is not None else None,
         )
         run.run()
         return run.result("reference")

@@ -22,10 +22,11 @@ from typing import Any, Literal, cast
 
 import attrs
 
+from vbp_rules._format import format_value as display_value
 from vbp_rules.calendar import WorkCalendar, add_months, ensure_aware, month_end
 from vbp_rules.engine._functions import CalendarContext
 from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
-from vbp_rules.expr import FunctionSpec, NotApplicable, format_value, to_fraction
+from vbp_rules.expr import FunctionSpec, NotApplicable, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
 from vbp_rules.findings import (
     Citation,
@@ -54,6 +55,7 @@ from vbp_rules.packs.model import (
     TiersRule,
 )
 from vbp_rules.packs.pack import Pack
+from vbp_rules.results import subject_key_columns
 from vbp_rules.vocab import BOUND_WORDS, compare
 
 __all__ = [
@@ -208,32 +210,45 @@ def build_period(day: date, unit: str) -> Period:
     return Period(start=start, end=month_end(add_months(start, months)), unit=unit)
 
 
-#: Rendered exact numbers (keyed by type and value: 1 and Fraction(1) differ in kind).
-_NUMBER_TEXT: dict[tuple[type, object], str] = {}
+#: Rendered exact numbers (keyed by type, value and form: 1 and Fraction(1) differ in kind).
+_NUMBER_TEXT: dict[tuple[type, object, bool], str] = {}
 
 
-def format_display(v: object) -> str:
-    """A value as messages show it (instants to the minute, exact numbers)."""
+def format_display(v: object, *, as_percent: bool = False) -> str:
+    """Display text of a value: :func:`vbp_rules._format.format_value`, cached for numbers."""
     t = type(v)
-    if t is datetime:
-        return cast("datetime", v).isoformat(timespec="minutes")
     if t is str:
         return cast("str", v)
     if t is int or t is Fraction:
-        key = (t, v)
+        key = (t, v, as_percent)
         text = _NUMBER_TEXT.get(key)
         if text is None:
             if len(_NUMBER_TEXT) >= 65536:
                 _NUMBER_TEXT.clear()
-            text = _NUMBER_TEXT[key] = format_value(v)
+            text = _NUMBER_TEXT[key] = display_value(v, as_percent=as_percent)
         return text
-    if isinstance(v, Fraction | int) and not isinstance(v, bool):
-        return format_value(v)
-    if isinstance(v, datetime):
-        return v.isoformat(timespec="minutes")
-    if isinstance(v, date):
-        return v.isoformat()
-    return str(v)
+    return display_value(v, as_percent=as_percent)
+
+
+#: Value names that print as percentages when the rule's bound is a ratio written as one.
+_RATIO_VALUES = frozenset(
+    {
+        "threshold",
+        "tier_lower",
+        "tier_upper",
+        "change",
+        "decrease",
+        "increase",
+        "population_level",
+        "margin",
+    }
+)
+
+#: The Chinese of the labels the engine itself gives (tier and case labels are bilingual).
+_LABEL_ZH = {
+    "absent at as_of": "截至评估时点未发生",
+    "not determined by the source": "原文未作规定",
+}
 
 
 _HEAD_EN = {
@@ -252,11 +267,16 @@ _HEAD_ZH = {
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
-def _render(template: str, values: Mapping[str, object]) -> str:
-    return _PLACEHOLDER.sub(
-        lambda m: format_display(values[m.group(1)]) if m.group(1) in values else m.group(0),
-        template,
-    )
+def _render(
+    template: str, values: Mapping[str, object], percent: frozenset[str] = frozenset()
+) -> str:
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in values:
+            return m.group(0)
+        return format_display(values[name], as_percent=name in percent)
+
+    return _PLACEHOLDER.sub(one, template)
 
 
 class Run:
@@ -272,8 +292,10 @@ class Run:
         interpretations: dict[str, str],
         out_of_force: OutOfForcePolicy,
         as_of_day: date | None = None,
+        only_rules: frozenset[str] | None = None,
     ) -> None:
         self.pack = pack
+        self.selected_rules = only_rules
         self.facts = facts
         self.as_of = as_of
         # the day the evaluation speaks for: a date as_of means that day (its 24:00 is
@@ -423,6 +445,7 @@ class Run:
             interpretations=tuple(sorted(self.interpretations.items())),
             input_rows=self.facts.total_rows(),
             metadata=(("issuer", self.pack.issuer), ("lineage", self.pack.lineage()), *metadata),
+            key_columns=subject_key_columns(self.pack),
         )
 
     def _grouped(
@@ -615,6 +638,7 @@ class Run:
         word = bound.word if bound is not None else None
         op = operator or (bound_operator(bound) if bound is not None else None)
         acts = tuple(rule.actions if actions is None else actions) if outcome != "compliant" else ()
+        percent = self._percent_names(rule, bound)
         if rule.message is not None:
             rendered = {
                 **dict(values.items()),
@@ -623,10 +647,17 @@ class Run:
                 "tier": tier or "",
                 "label": label,
             }
-            zh, en = _render(rule.message.zh, rendered), _render(rule.message.en, rendered)
+            zh = _render(rule.message.zh, rendered, percent)
+            en = _render(rule.message.en, rendered, percent)
         else:
             zh, en = self._default_message(
-                rule=rule, outcome=outcome, values=values, word=word, op=op, label=label
+                rule=rule,
+                outcome=outcome,
+                values=values,
+                word=word,
+                op=op,
+                label=label,
+                percent=percent,
             )
         self.findings.append(
             Finding(
@@ -660,11 +691,15 @@ class Run:
         word: str | None,
         op: str | None,
         label: str,
+        percent: frozenset[str] = frozenset(),
     ) -> tuple[str, str]:
-        shown = ", ".join(f"{k}={format_display(v)}" for k, v in values.items())
+        shown = ", ".join(
+            f"{k}={format_display(v, as_percent=k in percent)}" for k, v in values.items()
+        )
         head_en = _HEAD_EN[outcome]
         head_zh = _HEAD_ZH[outcome]
         extra_en = f" ({label})" if label else ""
+        label_zh = _label_zh(rule, label)
         bound_en = (
             f"; bound {BOUND_WORDS[word].en if word is not None and word in BOUND_WORDS else op}"
             if (word or op)
@@ -672,9 +707,28 @@ class Run:
         )
         bound_zh = f"；界限：{word or op}" if (word or op) else ""
         return (
-            f"{rule.title.zh}：{head_zh}{f'（{label}）' if label else ''}；{shown}{bound_zh}",
+            f"{rule.title.zh}：{head_zh}{f'（{label_zh}）' if label_zh else ''}；{shown}{bound_zh}",
             f"{rule.title.en}: {head_en}{extra_en}; {shown}{bound_en}",
         )
+
+    def _percent_names(self, rule: Rule, bound: BoundSpec | None) -> frozenset[str]:
+        """The values that print as percentages: a ratio bound and what it is compared with.
+
+        A bound on a ``ratio`` parameter, or a literal written with ``%``, prints as the
+        source writes ratios (90%); so do the metric and the other ratio values.
+        """
+        if bound is None:
+            return frozenset()
+        params = self.pack.model.parameters
+        named = bound.parameter or bound.margin
+        ratio = (named is not None and named in params and params[named].type == "ratio") or (
+            isinstance(bound.value, str) and bound.value.strip().endswith("%")
+        )
+        if not ratio:
+            return frozenset()
+        metric = getattr(rule, "metric", None)
+        name = getattr(metric, "name", None)
+        return _RATIO_VALUES | {name} if isinstance(name, str) else _RATIO_VALUES
 
     def skip(
         self,
@@ -702,6 +756,8 @@ class Run:
     # -- the rule kinds --------------------------------------------------------------
     def run(self) -> None:
         for rule in self.pack.rules:
+            if self.selected_rules is not None and rule.id not in self.selected_rules:
+                continue  # evaluate(rules=...): its rows are still accounted below
             if not self._active(rule):
                 chosen = ", ".join(
                     f"{k}={self.interpretations.get(k)}" for k in (rule.interpretation or {})
@@ -952,7 +1008,7 @@ class Run:
                     rule,
                     unit,
                     "pending",
-                    f"not yet due: due {due.isoformat()} is after as_of {self.as_of.isoformat()}",
+                    _pending_detail(due, self.as_of),
                 )
             return
         end = self._end_of(end, rule, "end")
@@ -1140,6 +1196,33 @@ class Run:
         for s in self.skips:
             seen.update(s.rows)
         self.skips.extend(accounting_skips(self.pack, self.facts, seen))
+
+
+def _label_zh(rule: Rule, label: str) -> str:
+    """The Chinese of a finding's label: the tier's or case's own, else the engine's."""
+    if not label:
+        return ""
+    if label in _LABEL_ZH:
+        return _LABEL_ZH[label]
+    for part in [*getattr(rule, "tiers", ()), *getattr(rule, "cases", ())]:
+        text = getattr(part, "label", None)
+        if text is not None and text.en == label:
+            return str(text.zh)
+    otherwise = getattr(rule, "otherwise", None)
+    text = getattr(otherwise, "label", None)
+    if text is not None and text.en == label:
+        return str(text.zh)
+    return label
+
+
+def _pending_detail(due: datetime, as_of: datetime) -> str:
+    """Why a deadline with no end event is not breached yet (due is not before as_of)."""
+    if due == as_of:
+        return (
+            f"not yet due: due {format_display(due)} is the as_of instant itself; "
+            "a deadline is missed only after it passes"
+        )
+    return f"not yet due: due {format_display(due)} is after as_of {format_display(as_of)}"
 
 
 def accounting_skips(

@@ -65,6 +65,7 @@ from vbp_rules.packs.model import (
     StreakRule,
 )
 from vbp_rules.packs.pack import Pack
+from vbp_rules.results import subject_key_columns
 
 __all__ = [
     "EVENT_KINDS",
@@ -1096,6 +1097,7 @@ class Monitor:
             interpretations=tuple(sorted(self.interpretations.items())),
             input_rows=self._seq,
             metadata=self._metadata(),
+            key_columns=subject_key_columns(self.pack),
         )
 
     def _metadata(self) -> tuple[tuple[str, object], ...]:
@@ -1275,6 +1277,7 @@ def replay(
         interpretations=tuple(sorted(resolve_interpretations(pack, interpretations).items())),
         input_rows=fs.total_rows(),
         metadata=(*metadata, ("events", len(events))),
+        key_columns=subject_key_columns(pack),
     )
 
 

@@ -36,6 +36,7 @@ import attrs
 from pydantic import ValidationError
 
 from vbp_rules.errors import FactsError
+from vbp_rules.facts._frames import frame_rows, is_frame
 from vbp_rules.facts._gc import paused_gc
 from vbp_rules.facts._readers import RawRow, check_kind, did_you_mean, files_in, read_file
 from vbp_rules.facts._types import CONTEXT_ASSUME_TZ
@@ -165,7 +166,9 @@ class FactSet:
 
         Args:
             records: rows by fact kind; a row is a mapping of field names to values, or
-                an already validated model of that kind.
+                an already validated model of that kind. A kind may instead hold a
+                DataFrame of any narwhals backend (NaN is null) or a path to a file of
+                its rows.
             source: the name rejected inputs give as their source.
             assume_tz: zone given to naive timestamps (e.g. ``"Asia/Shanghai"``);
                 without it a naive timestamp rejects its row.
@@ -291,6 +294,14 @@ class _Builder:
             kind = check_kind(name, source)
             if rows is None:
                 continue
+            if isinstance(rows, str | os.PathLike):  # a file of this kind's rows
+                path = Path(rows)
+                if not path.is_file():
+                    raise FactsError(f"{source}: {kind!r}: no such file {os.fspath(rows)!r}")
+                self.add_file(path, os.fspath(rows), kind)
+                continue
+            if is_frame(rows):  # a DataFrame of any narwhals backend: its rows, not names
+                rows = frame_rows(rows)  # noqa: PLW2901 - read the frame in place
             if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
                 raise FactsError(f"{source}: {kind!r} must hold a list of rows")
             for index, row in enumerate(rows, start=1):

@@ -1,0 +1,141 @@
+"""The one display formatter for values in messages, traces, tables and explanations.
+
+Display text is for people; :func:`vbp_rules.findings.jsonable` is the exact JSON form.
+The rule (see ``docs/engines.md``, "How values print"):
+
+- an integer prints its digits; one too long to print (Python refuses more than 4300
+  digits) prints as ``<N-digit integer>``, and rendering never raises;
+- a Decimal keeps the form it was written in (money ``11.50`` stays ``11.50``, ``10.00``
+  stays ``10.00``);
+- a ratio (a Fraction) prints as an exact decimal when it terminates (``9/10`` →
+  ``0.9``), else as ``p/q (≈x)``; with ``as_percent`` it prints as a percentage, exact
+  when it terminates (``90%``), else ``p/q (≈x%)``;
+- instants print to the minute when seconds are zero (``2024-09-01T00:00+08:00``),
+  dates as ISO; text as is; ``None`` as ``null``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+__all__ = ["format_value", "int_text"]
+
+#: CPython's default limit on int -> str conversion (sys.get_int_max_str_digits()).
+_MAX_DIGITS = 4300
+
+
+def int_text(n: int) -> str:
+    """An integer's digits, or ``<N-digit integer>`` when it is too long to print.
+
+    >>> int_text(-42), int_text(10**5000)
+    ('-42', '<5001-digit integer>')
+    """
+    if n.bit_length() < 14_000:  # fewer than ~4214 digits: always printable
+        return str(n)
+    digits = _digit_count(abs(n))
+    if digits <= _MAX_DIGITS:
+        return str(n)
+    return f"<{'-' if n < 0 else ''}{digits}-digit integer>"
+
+
+def _digit_count(n: int) -> int:
+    estimate = int(n.bit_length() * 0.30102999566398120) + 1
+    while estimate > 1 and 10 ** (estimate - 1) > n:
+        estimate -= 1
+    while 10**estimate <= n:
+        estimate += 1
+    return estimate
+
+
+def _terminating(value: Fraction) -> str | None:
+    den = value.denominator
+    twos = fives = 0
+    while den % 2 == 0:
+        den //= 2
+        twos += 1
+    while den % 5 == 0:
+        den //= 5
+        fives += 1
+    if den != 1:
+        return None
+    places = max(twos, fives)
+    digits = int_text(abs(value.numerator) * 10**places // value.denominator)
+    if digits.startswith("<"):
+        return digits
+    sign = "-" if value < 0 else ""
+    if places == 0:
+        return sign + digits
+    digits = digits.rjust(places + 1, "0")
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+
+
+def _approx(value: Fraction) -> str:
+    with localcontext() as ctx:
+        ctx.prec = 6
+        return str(Decimal(value.numerator) / Decimal(value.denominator))
+
+
+def _fraction(value: Fraction, *, as_percent: bool) -> str:
+    if as_percent:
+        pct = value * 100
+        exact = _terminating(pct)
+        if exact is not None:
+            return f"{exact}%"
+        return f"{int_text(value.numerator)}/{int_text(value.denominator)} (≈{_approx(pct)}%)"
+    exact = _terminating(value)
+    if exact is not None:
+        return exact
+    return f"{int_text(value.numerator)}/{int_text(value.denominator)} (≈{_approx(value)})"
+
+
+def _decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        return str(value)
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # noqa: S101 - finite
+    if abs(exponent) > _MAX_DIGITS or len(value.as_tuple().digits) > _MAX_DIGITS:
+        return str(value)  # scientific notation: short and exact
+    return format(value, "f")
+
+
+def format_value(value: object, *, as_percent: bool = False) -> str:
+    """A value as display text; exact, and never raising.
+
+    Args:
+        value: any recorded value.
+        as_percent: print numbers as percentages (a ratio parameter).
+
+    >>> format_value(Decimal("11.50")), format_value(Decimal("10.00")), format_value(7)
+    ('11.50', '10.00', '7')
+    >>> format_value(Fraction(9, 10)), format_value(Fraction(9, 10), as_percent=True)
+    ('0.9', '90%')
+    >>> format_value(Fraction(1, 3), as_percent=True)
+    '1/3 (≈33.3333%)'
+    >>> format_value(datetime.fromisoformat("2024-09-01T00:00+08:00"))
+    '2024-09-01T00:00+08:00'
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        if as_percent:
+            return _fraction(Fraction(value), as_percent=True)
+        return int_text(value)
+    if isinstance(value, Fraction):
+        return _fraction(value, as_percent=as_percent)
+    if isinstance(value, Decimal):
+        if as_percent and value.is_finite():
+            return _fraction(Fraction(value), as_percent=True)
+        return _decimal(value)
+    if isinstance(value, datetime):
+        spec = "minutes" if value.second == 0 and value.microsecond == 0 else "auto"
+        return value.isoformat(timespec=spec)
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return str(value)
+    except ValueError:  # pragma: no cover - an object whose str() refuses
+        return repr(type(value))
