@@ -104,7 +104,7 @@ _PERIODS: dict[tuple[int, int], Any] = {}
 
 
 def period_table(first: int = day_number(date(2000, 1, 1)), last: int = 0) -> Any:
-    """A Polars table ``__pday -> __month, __quarter, __year`` (period first days) and their ``_end``s."""
+    """A Polars table ``__pday -> __month, __quarter, __year`` and their ``_end`` days."""
     import polars as pl  # noqa: PLC0415 - optional extra
 
     last = last or day_number(date(2040, 12, 31))

@@ -43,6 +43,7 @@ from vbp_rules.engine.semantics import (
     evaluation_settings,
     infer_period,
     key_fields,
+    pending_detail,
     period_of,
 )
 from vbp_rules.facts import FACT_KINDS, FactSet
@@ -448,7 +449,7 @@ class _FrameRun(Run):
         if reason == "pending":
             due = self._value(d, rec, "due")
             assert isinstance(due, datetime)  # noqa: S101
-            return f"not yet due: due {due.isoformat()} is after as_of {self.as_of.isoformat()}"
+            return pending_detail(due, self.as_of)
         if reason == "missing_fact" and isinstance(rule, DeterminationRule):
             cases = [*rule.cases, *([rule.otherwise] if rule.otherwise else [])]
             return f"case condition ({cases[int(rec['__case'])].when}) is null"

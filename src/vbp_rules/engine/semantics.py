@@ -69,6 +69,7 @@ __all__ = [
     "format_display",
     "infer_period",
     "key_fields",
+    "pending_detail",
     "period_of",
     "resolve_as_of",
     "resolve_interpretations",
@@ -1008,7 +1009,7 @@ class Run:
                     rule,
                     unit,
                     "pending",
-                    _pending_detail(due, self.as_of),
+                    pending_detail(due, self.as_of),
                 )
             return
         end = self._end_of(end, rule, "end")
@@ -1215,7 +1216,7 @@ def _label_zh(rule: Rule, label: str) -> str:
     return label
 
 
-def _pending_detail(due: datetime, as_of: datetime) -> str:
+def pending_detail(due: datetime, as_of: datetime) -> str:
     """Why a deadline with no end event is not breached yet (due is not before as_of)."""
     if due == as_of:
         return (
