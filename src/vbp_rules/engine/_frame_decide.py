@@ -34,7 +34,6 @@ from vbp_rules.engine._frame_compile import (
     constant,
     cross,
     raw_constant,
-    year_of_day,
 )
 from vbp_rules.engine._frame_ingest import field_types
 from vbp_rules.engine._frame_units import UnitFrame, not_applicable_any
@@ -471,16 +470,45 @@ def _exemptions(
     return out, tuple(events)
 
 
+def _year_runs(years: frozenset[int]) -> list[tuple[int, int]]:
+    """Provisional years as runs of day numbers ``[first, last]``."""
+    from datetime import date  # noqa: PLC0415
+
+    from vbp_rules.engine._frame_ingest import day_number  # noqa: PLC0415
+
+    runs: list[tuple[int, int]] = []
+    for year in sorted(years):
+        first, last = day_number(date(year, 1, 1)), day_number(date(year, 12, 31))
+        if runs and runs[-1][1] + 1 == first:
+            runs[-1] = (runs[-1][0], last)
+        else:
+            runs.append((first, last))
+    return runs
+
+
+def _in_runs(day: nw.Expr, runs: list[tuple[int, int]]) -> nw.Expr:
+    out: nw.Expr = nw.lit(value=False)
+    for first, last in runs:
+        out = out | ((day >= first) & (day <= last)).fill_null(value=False)
+    return out
+
+
 def _provisional(scope: Scope, provisional_years: frozenset[int]) -> nw.Expr:
+    """True where a day the decision touched lies in a provisional year.
+
+    A deadline counted over days spans the years from its start to its last day; the
+    provisional years form a few runs of day numbers, so each test is two comparisons.
+    """
     if not provisional_years or not (scope.touched or scope.spans):
         return nw.lit(value=False)
-    years = sorted(provisional_years)
+    runs = _year_runs(provisional_years)
     out: nw.Expr = nw.lit(value=False)
     for day in scope.touched:
-        out = out | year_of_day(scope, day).is_in(years).fill_null(value=False)
+        out = out | _in_runs(day, runs)
     for start, last in scope.spans:
-        y1, y2 = year_of_day(scope, start), year_of_day(scope, last)
-        out = out | y1.is_in(years).fill_null(value=False) | y2.is_in(years).fill_null(value=False)
+        # some year from start's to last's is provisional: a run meets [start, last]
+        for first, final in runs:
+            out = out | ((start <= final) & (last >= first)).fill_null(value=False)
     return out
 
 

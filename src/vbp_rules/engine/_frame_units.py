@@ -47,6 +47,8 @@ class UnitFrame:
     key_vals: tuple[Val, ...]
     #: the frame of selected rows (before grouping), with ``__unit`` for grouped rules
     members: nw.LazyFrame[Any]
+    #: the selected rows (every one is in some subject's finding or skip)
+    selected: nw.LazyFrame[Any]
     #: columns that mark subjects the shared semantics must decide
     escape: tuple[str, ...] = ()
 
@@ -110,7 +112,9 @@ def build_unit_frame(
         dscope = Scope(columns=columns, constants=constants, shadowed=shadowed, prefix="__ld")
         if {"period_start", "period_end"} <= set(columns):
             pass  # row-level periods come from the row's own fields
-        return UnitFrame(lf=lf, scope=dscope, grouped=False, key_names=(), key_vals=(), members=lf)
+        return UnitFrame(
+            lf=lf, scope=dscope, grouped=False, key_names=(), key_vals=(), members=lf, selected=lf
+        )
     return _grouped(pack, rule, lf, scope, per_batch, period_frame, apply_lookups)
 
 
@@ -234,10 +238,13 @@ def _grouped(  # noqa: PLR0915 - one linear pipeline
         table = period_frame(rule.period.unit)
         lf = lf.with_columns(pday.expr.alias("__pday")).join(table, on="__pday", how="inner")
         group_cols += ["__pstart", "__pend"]
-    lf = lf.with_columns(nw.col(ROW).min().over(*group_cols).alias(UNIT))
-    units = lf.group_by(UNIT, *group_cols).agg(
-        *agg_exprs, nw.col("__na").cast(nw.Int64).max().alias("__na_any")
+    units = lf.group_by(*group_cols).agg(
+        nw.col(ROW).min().alias(UNIT),
+        *agg_exprs,
+        nw.col("__na").cast(nw.Int64).max().alias("__na_any"),
     )
+    # the members with their subject's __unit, for reading subjects back (lazy)
+    members = lf.with_columns(nw.col(ROW).min().over(*group_cols).alias(UNIT))
     columns: dict[str, Val] = {}
     for name, v, c in zip(key_names, key_vals, key_cols, strict=True):
         columns[name] = attrs.evolve(v, expr=nw.col(c))
@@ -273,6 +280,7 @@ def _grouped(  # noqa: PLR0915 - one linear pipeline
         grouped=True,
         key_names=tuple(key_names),
         key_vals=tuple(key_vals),
-        members=lf,
+        members=members,
+        selected=lf,
         escape=tuple(escapes),
     )

@@ -39,16 +39,16 @@ from vbp_rules.engine.semantics import (
     OutOfForcePolicy,
     Run,
     Unit,
-    accounting_skips,
+    accounting_skip,
     evaluation_settings,
     infer_period,
     key_fields,
     pending_detail,
     period_of,
 )
-from vbp_rules.facts import FACT_KINDS, FactSet
+from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
 from vbp_rules.facts._gc import paused_gc
-from vbp_rules.findings import Evaluation, Finding, RowRef, Skip, Subject
+from vbp_rules.findings import Evaluation, Finding, RowRef, Skip, Subject, sort_findings
 from vbp_rules.packs.model import (
     DeadlineRule,
     DeterminationRule,
@@ -60,6 +60,7 @@ from vbp_rules.packs.model import (
     TiersRule,
 )
 from vbp_rules.packs.pack import Pack
+from vbp_rules.results import subject_key_columns
 
 __all__ = ["FactsInput", "Prepared", "evaluate_frame", "prepare", "to_fact_set"]
 
@@ -108,11 +109,38 @@ def encode_tables(
     }
 
 
+class _ColumnarFacts:
+    """The accepted facts of a columnar load, decoded to fact models per kind on demand.
+
+    Offers what the shared semantics read of a :class:`FactSet` (``rows``, ``rejects``,
+    ``total_rows``); a large kind that only lowered rules read is never decoded.
+    """
+
+    def __init__(self, facts: Any) -> None:
+        self.columnar = facts
+        self.rejects = facts.rejects
+        self._rows: dict[str, tuple[FactModel, ...]] = {}
+
+    def rows(self, kind: str) -> tuple[FactModel, ...]:
+        found = self._rows.get(kind)
+        if found is None:
+            found = self._rows[kind] = tuple(self.columnar.rows_of(kind))
+        return found
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = self.columnar.counts()
+        return counts
+
+    def total_rows(self) -> int:
+        total: int = self.columnar.total_rows()
+        return total
+
+
 @attrs.define
 class Prepared:
     """Facts validated and encoded once, to evaluate several packs (what-if) on them."""
 
-    facts: FactSet
+    facts: FactSet | _ColumnarFacts
     tables: dict[str, nw.LazyFrame[Any]]
     backend: str
     session: object = None
@@ -121,20 +149,41 @@ class Prepared:
 
 
 def prepare(
-    facts: FactsInput | Prepared,
+    facts: FactsInput | Prepared | str | os.PathLike[str],
     *,
     backend: str | None = None,
     session: object = None,
     share_units: bool = False,  # noqa: ARG001 - kept for callers of the earlier API
 ) -> Prepared:
-    """Validate and encode facts for the frame engine (see :func:`evaluate_frame`)."""
+    """Validate and encode facts for the frame engine (see :func:`evaluate_frame`).
+
+    Paths (files or folders), frames and rows are validated by columns
+    (:func:`vbp_rules.facts.columnar.scan_facts`): only rejected rows become Python
+    objects. A :class:`FactSet` is encoded from its models.
+    """
     if isinstance(facts, Prepared):
         return facts
-    fs, found = to_fact_set(facts)
+    if isinstance(facts, FactSet):
+        chosen = backend or "polars"
+        return Prepared(
+            facts=facts,
+            tables=encode_tables(facts, chosen, session),
+            backend=chosen,
+            session=session,
+        )
+    from vbp_rules.facts.columnar import scan_facts  # noqa: PLC0415 - needs the frame extra
+
+    found = None
+    if isinstance(facts, Mapping):
+        for value in facts.values():
+            found = found or detect_backend(value)
+    columnar = scan_facts(facts)
     chosen = backend or found or "polars"
-    return Prepared(
-        facts=fs, tables=encode_tables(fs, chosen, session), backend=chosen, session=session
-    )
+    tables = {
+        kind: _to_backend(columnar.tables[kind].drop("__src_row"), chosen, session)
+        for kind in FACT_KINDS
+    }
+    return Prepared(facts=_ColumnarFacts(columnar), tables=tables, backend=chosen, session=session)
 
 
 @attrs.define
@@ -177,7 +226,7 @@ class _FrameRun(Run):
         self.segments: list[list[Skip] | _Decided] = []
         self._periods: dict[str, nw.LazyFrame[Any]] = {}
         self._days: tuple[nw.LazyFrame[Any], nw.LazyFrame[Any], nw.LazyFrame[Any]] | None = None
-        self._provisional = provisional_years(self.calendar)
+        self.provisional_set = provisional_years(self.calendar)
 
     # -- backend tables -------------------------------------------------------------------
     def period_frame(self, unit: str) -> nw.LazyFrame[Any]:
@@ -274,7 +323,7 @@ class _FrameRun(Run):
             uf,
             parameters=self.base_env,
             exemptions=exemptions,
-            provisional_years=self._provisional,
+            provisional_years=self.provisional_set,
         )
         lf = self.lookups(uf.lf, lowered.scope).with_columns(*lowered.exprs)
         lf = self._escape_lookups(lf, lowered.scope)
@@ -285,11 +334,31 @@ class _FrameRun(Run):
                 .otherwise(nw.col("__status"))
                 .alias("__status")
             )
-        keep = [c for c in lf.collect_schema().names() if not c.startswith("__l")]
-        frame = lf.select(*keep).sort(UNIT).collect()
+        frame = lf.select(*self._kept_columns(rule, uf, lowered)).collect()
         decided = _Decided(rule=rule, kind=kind, uf=uf, lowered=lowered, frame=frame, python={})
         self._decide_python(decided)
         return decided
+
+    def _kept_columns(self, rule: Rule, uf: UnitFrame, lowered: Lowered) -> list[str]:
+        """What reading a subject back needs: its keys, period, status and values."""
+        cols = [UNIT, "__status", "__detail", "__case", "__ev", "__prov"]
+        if uf.grouped:
+            cols += [f"__k{i}" for i in range(len(uf.key_names))]
+            if rule.period is not None:
+                cols.append("__pstart")
+        else:
+            assert rule.over is not None  # noqa: S101
+            types = field_types(rule.over)
+            cols += [k for k in key_fields() if k in types]
+            if types.get("period_start") == "day" and types.get("period_end") == "day":
+                cols += ["period_start", "period_end"]
+        specs = [*lowered.values, *(s for v in lowered.case_values.values() for s in v)]
+        for spec in specs:
+            if spec.kind != "const":
+                cols.append(spec.column)
+                if spec.den is None:
+                    cols.append(f"{spec.column}_d")
+        return list(dict.fromkeys(cols))
 
     def _may_be_out_of_force(self) -> bool:
         return self.pack.model.status != "draft" and self.pack.model.in_force is not None
@@ -314,7 +383,7 @@ class _FrameRun(Run):
             return
         rows = self.facts.rows(d.kind)
         if d.uf.grouped:
-            members = self._member_rows(d)
+            members = self._member_rows(d, [int(u) for u in units])
             for u in units:
                 selected = [(rows[i], self._row_env(rows[i])) for i in members[int(u)]]
                 for unit in self._grouped(d.rule, d.kind, selected):
@@ -333,8 +402,11 @@ class _FrameRun(Run):
         del self.skips[ns:]
         return out
 
-    def _member_rows(self, d: _Decided) -> dict[int, list[int]]:
-        m = d.uf.members.select(UNIT, ROW).sort(UNIT, ROW).collect()
+    def _member_rows(self, d: _Decided, units: list[int] | None = None) -> dict[int, list[int]]:
+        lf = d.uf.members.select(UNIT, ROW)
+        if units is not None:
+            lf = lf.filter(nw.col(UNIT).is_in(units))
+        m = lf.sort(UNIT, ROW).collect()
         out: dict[int, list[int]] = {}
         for u, r in zip(m.get_column(UNIT).to_list(), m.get_column(ROW).to_list(), strict=True):
             out.setdefault(int(u), []).append(int(r))
@@ -364,7 +436,7 @@ class _FrameRun(Run):
             d.members = {
                 u: tuple((kind, ids[i]) for i in rows) for u, rows in self._member_rows(d).items()
             }
-        for rec in d.frame.iter_rows(named=True):
+        for rec in d.frame.sort(UNIT).iter_rows(named=True):
             u = int(rec[UNIT])
             status = rec["__status"]
             if status == "python":
@@ -473,7 +545,7 @@ class _FrameRun(Run):
         values = {s.name: _decode_value(s, rec) for s in self._specs(d, rec)}
         self.ctx.years.clear()
         if rec.get("__prov"):
-            self.ctx.years.add(min(self._provisional))
+            self.ctx.years.add(min(self.provisional_set))
         kwargs: dict[str, Any] = {}
         if isinstance(rule, ThresholdRule):
             if rule.condition is None:
@@ -555,28 +627,42 @@ class _FrameRun(Run):
         return out
 
     def _unread(self) -> list[Skip]:
-        """Accounting: a skip for every accepted row no finding or skip references."""
+        """Accounting: a skip for every accepted row no finding or skip references.
+
+        Every member of a lowered rule's subject is in that subject's finding or skip, so
+        a kind's unread rows are an anti-join of its table with the members' rows.
+        """
         seen: set[RowRef] = set()
-        hit: dict[str, set[int]] = {}
+        read: dict[str, list[nw.LazyFrame[Any]]] = {}
         for seg in self.segments:
             if isinstance(seg, list):
                 for s in seg:
                     seen.update(s.rows)
                 continue
-            # every member of a subject is in that subject's finding or skip
-            rows = seg.uf.members.select(ROW).collect().get_column(ROW).to_list()
-            hit.setdefault(seg.kind, set()).update(int(i) for i in rows)
-            if seg.lowered.events:
-                seen.update(self._used_events())
+            read.setdefault(seg.kind, []).append(seg.uf.selected.select(ROW))
+            for fs, sk in seg.python.values():
+                for x in fs:
+                    seen.update(x.rows)
+                for y in sk:
+                    seen.update(y.rows)
         for f in self.findings:
             seen.update(f.rows)
-        for kind, indexes in hit.items():
-            facts = self.facts.rows(kind)
-            seen.update((kind, facts[i].id) for i in indexes)
+        seen.update(self._used_events())
         for rule in self.pack.rules:
             if isinstance(rule, ExemptionRule) and self._active(rule) and rule.over is not None:
                 seen.update((rule.over, e.id) for e in self._events(rule))
-        return accounting_skips(self.pack, self.facts, seen)
+        out: list[Skip] = []
+        for kind in FACT_KINDS:
+            table = self.tables[kind].select(ROW, "id")
+            frames = read.get(kind)
+            if frames:
+                members = nw.concat(frames, how="vertical").unique(ROW)
+                table = table.join(members, on=ROW, how="anti")
+            ids = table.sort(ROW).collect().get_column("id").to_list()
+            out.extend(
+                accounting_skip(self.pack, kind, rid) for rid in ids if (kind, rid) not in seen
+            )
+        return out
 
 
 def _decode_kind(kind: str, raw: Any) -> object:
@@ -609,6 +695,116 @@ def _decode_value(spec: ValueSpec, rec: Mapping[str, Any]) -> object:
         d = rec[f"{spec.column}_d"] if spec.den is None else spec.den
         return decode_number(spec, raw, d)
     return _decode_kind(spec.kind, raw)
+
+
+_FINDING_STATUSES = ("breach", "compliant", "determination", "needs_review")
+
+
+class _Results:
+    """A frame run's findings and skips, materialised (once) only when asked for."""
+
+    def __init__(self, run: _FrameRun) -> None:
+        self.run = run
+        self._objects: tuple[tuple[Finding, ...], tuple[Skip, ...]] | None = None
+        self._status: list[dict[str, int]] | None = None
+
+    def objects(self) -> tuple[tuple[Finding, ...], tuple[Skip, ...]]:
+        if self._objects is None:
+            findings, skips = self.run.materialize()
+            self._objects = (sort_findings(findings), tuple(skips))
+        return self._objects
+
+    def status_counts(self) -> list[dict[str, int]]:
+        """Per lowered rule: subjects by status (no objects built)."""
+        if self._status is None:
+            out = []
+            for d in self.run.decided:
+                c = d.frame.group_by("__status").agg(nw.len().alias("n"))
+                out.append(
+                    dict(
+                        zip(
+                            c.get_column("__status").to_list(),
+                            (int(n) for n in c.get_column("n").to_list()),
+                            strict=True,
+                        )
+                    )
+                )
+            self._status = out
+        return self._status
+
+    def counts(self, *, findings: bool) -> dict[str, int]:
+        total: dict[str, int] = {}
+
+        def add(key: str, n: int = 1) -> None:
+            total[key] = total.get(key, 0) + n
+
+        run = self.run
+        for d, by in zip(run.decided, self.status_counts(), strict=True):
+            for status, n in by.items():
+                if status == "python":
+                    continue
+                if findings and status in _FINDING_STATUSES:
+                    add(status, n)
+                elif not findings and status.startswith("skip:"):
+                    add(status[5:], n)
+            for f, sk in d.python.values():
+                for x in f if findings else ():
+                    add(x.outcome)
+                for y in () if findings else sk:
+                    add(y.reason)
+        if findings:
+            for x in run.findings:
+                add(x.outcome)
+        else:
+            for seg in run.segments:
+                if isinstance(seg, list):
+                    for y in seg:
+                        add(y.reason)
+        return total
+
+
+@attrs.frozen
+class _FindingTable:
+    """The findings of a frame run as a :class:`~vbp_rules.results.TableSource`."""
+
+    results: _Results
+    key_columns: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return sum(self.results.counts(findings=True).values())
+
+    def counts(self) -> dict[str, int]:
+        return self.results.counts(findings=True)
+
+    def materialize(self) -> tuple[Finding, ...]:
+        return self.results.objects()[0]
+
+    def to_arrow(self) -> Any:
+        from vbp_rules.results import findings_to_arrow  # noqa: PLC0415
+
+        return findings_to_arrow(self.materialize(), self.key_columns)
+
+
+@attrs.frozen
+class _SkipTable:
+    """The skips of a frame run as a :class:`~vbp_rules.results.TableSource`."""
+
+    results: _Results
+    key_columns: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return sum(self.results.counts(findings=False).values())
+
+    def counts(self) -> dict[str, int]:
+        return self.results.counts(findings=False)
+
+    def materialize(self) -> tuple[Skip, ...]:
+        return self.results.objects()[1]
+
+    def to_arrow(self) -> Any:
+        from vbp_rules.results import skips_to_arrow  # noqa: PLC0415
+
+        return skips_to_arrow(self.materialize(), self.key_columns)
 
 
 def evaluate_frame(
@@ -659,16 +855,25 @@ def evaluate_frame(
             out_of_force=out_of_force,
         )
         run.run()
-        findings, skips = run.materialize()
-        run.findings = findings
-        run.skips = skips
-        return run.result(
-            "frame",
+        results = _Results(run)
+        keys = subject_key_columns(pack)
+        return Evaluation(
+            pack_id=pack.id,
+            as_of=run.as_of,
+            engine="frame",
+            findings=_FindingTable(results, keys),
+            skips=_SkipTable(results, keys),
+            rejects=tuple(prep.facts.rejects),
+            interpretations=tuple(sorted(run.interpretations.items())),
+            input_rows=prep.facts.total_rows(),
             metadata=(
+                ("issuer", pack.issuer),
+                ("lineage", pack.lineage()),
                 ("backend", prep.backend),
                 ("compiled_rules", tuple(dict.fromkeys(run.compiled))),
                 ("fallback_rules", tuple(sorted(run.fallback.items()))),
             ),
+            key_columns=keys,
         )
 
 

@@ -63,6 +63,7 @@ __all__ = [
     "OutOfForcePolicy",
     "Run",
     "Unit",
+    "accounting_skip",
     "accounting_skips",
     "build_period",
     "evaluation_settings",
@@ -1226,6 +1227,27 @@ def pending_detail(due: datetime, as_of: datetime) -> str:
     return f"not yet due: due {format_display(due)} is after as_of {format_display(as_of)}"
 
 
+def accounting_skip(pack: Pack, kind: str, row_id: str, detail: str | None = None) -> Skip:
+    """The skip of one accepted row that no finding or skip references.
+
+    Institutions and enterprises are ``reference_data``; other rows ``no_applicable_rule``
+    (``detail`` may say why, e.g. an engine that does not read the kind).
+    """
+    reason: SkipReason
+    if kind in REFERENCE_KINDS:
+        reason = "reference_data"
+        text = (
+            f"{kind} are reference data (names, levels, communities); "
+            f"no rule of {pack.id} assesses them"
+        )
+    else:
+        reason = "no_applicable_rule"
+        text = detail or (
+            f"no rule of {pack.id} reads this {kind} row (or every rule's filter left it out)"
+        )
+    return Skip(pack_id=pack.id, rule_id=None, reason=reason, detail=text, rows=((kind, row_id),))
+
+
 def accounting_skips(
     pack: Pack,
     facts: FactSet,
@@ -1240,26 +1262,10 @@ def accounting_skips(
     """
     out = []
     for kind in FACT_KINDS:
+        detail = unread(kind) if unread is not None else None
         for row in facts.rows(kind):
-            ref = (kind, row.id)
-            if ref in seen:
-                continue
-            reason: SkipReason
-            if kind in REFERENCE_KINDS:
-                reason = "reference_data"
-                detail = (
-                    f"{kind} are reference data (names, levels, communities); "
-                    f"no rule of {pack.id} assesses them"
-                )
-            else:
-                reason = "no_applicable_rule"
-                detail = (unread(kind) if unread is not None else None) or (
-                    f"no rule of {pack.id} reads this {kind} row (or every "
-                    "rule's filter left it out)"
-                )
-            out.append(
-                Skip(pack_id=pack.id, rule_id=None, reason=reason, detail=detail, rows=(ref,))
-            )
+            if (kind, row.id) not in seen:
+                out.append(accounting_skip(pack, kind, row.id, detail))
     return out
 
 

@@ -144,6 +144,10 @@ class ColumnarFacts:
         """Accepted rows plus rejected inputs: every input row read, counted once."""
         return sum(self.counts().values()) + len(self.rejects)
 
+    def rows_of(self, kind: str) -> list[FactModel]:
+        """The accepted rows of one kind as fact models (one Python object per row)."""
+        return _decode(kind, self.tables[kind], self._models.get(kind, {}))
+
     def to_fact_set(self) -> FactSet:
         """Decode into a :class:`~vbp_rules.facts.FactSet` of fact models.
 
