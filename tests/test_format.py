@@ -12,7 +12,7 @@ import pytest
 
 from vbp_rules import evaluate
 from vbp_rules._format import format_value, int_text
-from vbp_rules.engine.reference import _fmt
+from vbp_rules.engine.semantics import format_display as _fmt
 from vbp_rules.findings import _fmt as findings_fmt
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -296,7 +296,7 @@ def compile_node(node: Node, scope: Scope) -> Val:
             return v
         if v.kind != "num":
             raise Unsupported("negating a non-number")
-        return attrs.evolve(v, expr=-v.expr)
+        return attrs.evolve(v, expr=v.expr * -1)
     if isinstance(node, BinaryOp):
         return _arithmetic(node, scope)
     if isinstance(node, Compare):
@@ -543,23 +543,29 @@ def _choose(cond: nw.Expr, a: Val, b: Val) -> Val:
     return Val(kind, nw.when(cond.is_null()).then(None).otherwise(expr))  # type: ignore[arg-type]
 
 
+def _pick(cond: nw.Expr, a: Val, b: Val) -> Val:
+    """Per row: ``a`` where ``cond`` holds, else ``b`` (numbers keep their own denominator)."""
+    expr = nw.when(cond).then(a.expr).otherwise(b.expr)
+    if a.kind != "num":
+        return Val(a.kind, expr)
+    tag = "frac" if "frac" in (a.tag, b.tag) else "int"
+    if isinstance(a.den, int) and isinstance(b.den, int) and a.den == b.den:
+        return Val("num", expr, a.den, tag=tag)
+    den = nw.when(cond).then(_as_expr(a.den)).otherwise(_as_expr(b.den))
+    return Val("num", expr, den, tag=tag)
+
+
 def _coalesce(args: list[Val]) -> Val:
     kinds = {v.kind for v in args} - {"null"}
     if not kinds:
         return Val("null", nw.lit(None, dtype=nw.Boolean))
     if len(kinds) > 1 or "duration" in kinds:
         raise Unsupported("coalesce() of different kinds")
-    kind = next(iter(kinds))
     present = [v for v in args if v.kind != "null"]
-    if kind == "num":
-        dens = {v.den for v in present if isinstance(v.den, int)}
-        if len(dens) != 1 or any(not isinstance(v.den, int) for v in present):
-            raise Unsupported("coalesce() of numbers with different denominators")
-        tag, places = _same_number_type(present, "coalesce()")
-        return Val(
-            "num", nw.coalesce(*[v.expr for v in present]), dens.pop(), tag=tag, places=places
-        )
-    return Val(kind, nw.coalesce(*[v.expr for v in present]))
+    out = present[-1]
+    for v in reversed(present[:-1]):
+        out = _pick(~v.expr.is_null(), v, out)
+    return out
 
 
 def _extreme(name: str, args: list[Val]) -> Val:
@@ -567,30 +573,21 @@ def _extreme(name: str, args: list[Val]) -> Val:
         # min()/max() are null if any argument is null
         kinds = {v.kind for v in args} - {"null"}
         return Val(next(iter(kinds), "null"), nw.lit(None, dtype=nw.Int64))  # type: ignore[arg-type]
-    tag, places = _same_number_type(args, f"{name}()")
     kinds = {v.kind for v in args}
     if len(kinds) != 1 or kinds & {"bool", "str", "duration"}:
         raise Unsupported(f"{name}() of {sorted(kinds)}")
-    kind = next(iter(kinds))
-    if kind == "num":
-        if any(not isinstance(v.den, int) for v in args):
-            raise Unsupported(f"{name}() of ratios")
-        den = 1
-        for v in args:
-            den = den * v.den // _gcd(den, v.den)  # type: ignore[operator]
-        exprs = [_scale(v.expr, den // v.den) for v in args]  # type: ignore[operator]
-    else:
-        den, exprs = 1, [v.expr for v in args]
-    out = exprs[0]
-    any_null = exprs[0].is_null()
-    for e in exprs[1:]:
-        any_null = any_null | e.is_null()
-        if name == "min":
-            out = nw.when(e < out).then(e).otherwise(out)
+    out = args[0]
+    any_null = args[0].expr.is_null()
+    for v in args[1:]:
+        any_null = any_null | v.expr.is_null()
+        if v.kind == "num":
+            left, right = cross(v, out)
         else:
-            out = nw.when(e > out).then(e).otherwise(out)
-    out = nw.when(any_null).then(None).otherwise(out)
-    return Val(kind, out, den, tag=tag, places=places)  # type: ignore[arg-type]
+            left, right = v.expr, out.expr
+        better = (left < right) if name == "min" else (left > right)
+        out = _pick(better.fill_null(value=False), v, out)
+    null = nw.lit(None, dtype=nw.Int64)
+    return attrs.evolve(out, expr=nw.when(any_null).then(null).otherwise(out.expr))
 
 
 def _gcd(a: int, b: int) -> int:

@@ -42,6 +42,7 @@ from vbp_rules.facts import FactModel
 from vbp_rules.packs._checks import bound_operator
 from vbp_rules.packs.model import (
     BoundSpec,
+    ChangeBandRule,
     DeadlineRule,
     DeterminationRule,
     ExemptionRule,
@@ -411,6 +412,54 @@ def _determination(
     return status, case, case_values
 
 
+def _change_band(
+    ctx: _Ctx, chain: _Chain
+) -> tuple[nw.Expr, list[ValueSpec], dict[int, tuple[ValueSpec, ...]]]:
+    rule = ctx.rule
+    assert isinstance(rule, ChangeBandRule)  # noqa: S101
+    value = ctx.compile(rule.value)
+    base = ctx.compile(rule.baseline)
+    if value.kind != "num" or base.kind != "num":
+        raise Unsupported("a change band of non-numbers")
+    chain.add(value.expr.is_null(), "skip:missing_fact", f"value ({rule.value}) is null")
+    chain.add(base.expr.is_null(), "skip:missing_fact", f"baseline ({rule.baseline}) is null")
+    chain.add(base.expr == 0, "skip:not_applicable", f"baseline {rule.baseline} is zero")
+    # change = (value - baseline) / baseline, with a positive denominator
+    left, right = cross(value, base)
+    num = (left - right) * _den_expr(base.den)
+    den = _den_expr(value.den) * _den_expr(base.den) * base.expr
+    sign = nw.when(den < 0).then(nw.lit(-1, dtype=nw.Int64)).otherwise(nw.lit(1, dtype=nw.Int64))
+    safe = nw.when(den == 0).then(nw.lit(1, dtype=nw.Int64)).otherwise(den * sign)
+    change = Val("num", num * sign, safe, tag="frac")
+    decrease = attrs.evolve(change, expr=change.expr * -1)
+    base_specs = [
+        ctx.values.add("value", value),
+        ctx.values.add("baseline", base),
+        ctx.values.add("change", change),
+    ]
+    case_values: dict[int, tuple[ValueSpec, ...]] = {}
+    for i, (side, b, metric) in enumerate(
+        (("decrease", rule.decrease, decrease), ("increase", rule.increase, change))
+    ):
+        if b is None:
+            continue
+        inner = _Chain()
+        limit = ctx.bound(b, inner)
+        chain.items.extend(inner.items)
+        fires = _num_compare(metric, bound_operator(b), limit)
+        chain.add(fires, "breach", None, case=nw.lit(i, dtype=nw.Int64))
+        case_values[i] = (
+            *base_specs,
+            ctx.values.add(side, metric),
+            ctx.values.add("threshold", limit),
+        )
+    return _lit("compliant"), base_specs, case_values
+
+
+def _den_expr(d: int | nw.Expr) -> nw.Expr:
+    return nw.lit(d, dtype=nw.Int64) if isinstance(d, int) else d
+
+
 def _exemptions(
     ctx: _Ctx, exemptions: Sequence[tuple[ExemptionRule, Sequence[FactModel]]]
 ) -> tuple[nw.Expr | None, tuple[tuple[ExemptionRule, FactModel], ...]]:
@@ -544,6 +593,8 @@ def lower_decision(
         final, specs = _deadline(ctx, chain)
     elif isinstance(rule, DeterminationRule):
         final, case, case_values = _determination(ctx, chain)
+    elif isinstance(rule, ChangeBandRule):
+        final, specs, case_values = _change_band(ctx, chain)
     elif isinstance(rule, NeedsReviewRule):
         final = _lit("needs_review")
     else:

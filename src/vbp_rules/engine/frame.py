@@ -50,6 +50,7 @@ from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
 from vbp_rules.facts._gc import paused_gc
 from vbp_rules.findings import Evaluation, Finding, RowRef, Skip, Subject, sort_findings
 from vbp_rules.packs.model import (
+    ChangeBandRule,
     DeadlineRule,
     DeterminationRule,
     ExemptionRule,
@@ -569,6 +570,16 @@ class _FrameRun(Run):
                 kwargs["label"] = "absent at as_of"
             else:
                 kwargs["operator"] = "<="
+        elif isinstance(rule, ChangeBandRule):
+            case = rec.get("__case")
+            if case is not None:
+                side = rule.decrease if int(case) == 0 else rule.increase
+                acts = rule.decrease_actions if int(case) == 0 else rule.increase_actions
+                kwargs.update(
+                    actions=acts or rule.actions,
+                    tier="decrease" if int(case) == 0 else "increase",
+                    bound=side,
+                )
         elif isinstance(rule, DeterminationRule):
             if outcome == "needs_review":
                 values = {}
