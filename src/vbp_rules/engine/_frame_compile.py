@@ -55,6 +55,7 @@ __all__ = [
     "Val",
     "compile_node",
     "constant",
+    "num_op",
     "raw_constant",
     "row_columns",
 ]
@@ -316,23 +317,31 @@ def _arithmetic(node: BinaryOp, scope: Scope) -> Val:
         return Val("num", nw.lit(None, dtype=nw.Int64))
     if a.kind != "num" or b.kind != "num":
         raise Unsupported(f"arithmetic on {a.kind} and {b.kind}")
+    return num_op(node.op, a, b, scope)
+
+
+def num_op(op: str, a: Val, b: Val, scope: Scope | None = None) -> Val:
+    """``a OP b`` for two numbers (``+ - * /``), exact, with a positive denominator.
+
+    A division registers its zero-denominator condition in ``scope`` (the reference
+    engine's NotApplicable).
+    """
     tag = "frac" if "frac" in (a.tag, b.tag) else "int"
-    if node.op == "*":
+    if op == "*":
         return Val("num", a.expr * b.expr, _mul_den(a.den, b.den), tag=tag)
-    if node.op == "/":
-        # a/b = (a.n * b.d) / (b.n * a.d); keep the denominator positive. A zero
-        # denominator (both operands set) is the reference engine's NotApplicable.
+    if op == "/":
+        # a/b = (a.n * b.d) / (b.n * a.d); keep the denominator positive
         num = _scale(a.expr, b.den)
         den = _scale(b.expr, a.den)
-        scope.not_applicable.append((b.expr == 0) & ~a.expr.is_null())
-        sign = (
-            nw.when(den < 0).then(nw.lit(-1, dtype=nw.Int64)).otherwise(nw.lit(1, dtype=nw.Int64))
-        )
-        safe = nw.when(den == 0).then(nw.lit(1, dtype=nw.Int64)).otherwise(den * sign)
+        if scope is not None:
+            scope.not_applicable.append((b.expr == 0) & ~a.expr.is_null())
+        one = nw.lit(1, dtype=nw.Int64)
+        sign = nw.when(den < 0).then(one * -1).otherwise(one)
+        safe = nw.when(den == 0).then(one).otherwise(den * sign)
         return Val("num", num * sign, safe, tag="frac")
     left, right = cross(a, b)
     den = _mul_den(a.den, b.den)
-    return Val("num", left + right if node.op == "+" else left - right, den, tag=tag)
+    return Val("num", left + right if op == "+" else left - right, den, tag=tag)
 
 
 def _int_arg(v: Val, what: str) -> nw.Expr:
@@ -510,10 +519,11 @@ def _constant_int(node: Node, scope: Scope) -> int:
 
 
 def _same_number_type(vals: list[Val], what: str) -> tuple[str, int]:
-    tags = {(v.tag, v.places) for v in vals if v.kind == "num"}
-    if len(tags) > 1:
-        raise Unsupported(f"{what} of numbers of different types")
-    return next(iter(tags), ("int", 0))
+    """The type a choice among numbers has: a Fraction if any may be one (equal values)."""
+    tags = {v.tag for v in vals if v.kind == "num"}
+    if "dec" in tags:
+        raise Unsupported(f"{what} of raw decimals")
+    return ("frac" if "frac" in tags else "int"), 0
 
 
 def _choose(cond: nw.Expr, a: Val, b: Val) -> Val:

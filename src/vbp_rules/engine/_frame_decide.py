@@ -47,7 +47,9 @@ from vbp_rules.packs.model import (
     DeterminationRule,
     ExemptionRule,
     NeedsReviewRule,
+    RelativeRule,
     Rule,
+    StreakRule,
     ThresholdRule,
     TiersRule,
 )
@@ -87,6 +89,12 @@ class Lowered:
     case_values: Mapping[int, tuple[ValueSpec, ...]]
     events: tuple[tuple[ExemptionRule, FactModel], ...]
     scope: Scope
+    #: the recorded values (added after ``after``, which may make what they read)
+    value_exprs: tuple[nw.Expr, ...] = ()
+    #: decisions that read other subjects (streaks, relative levels), applied last
+    after: Any = None
+    #: the order subjects are reported in, when it is not ``__unit``
+    sort: tuple[str, ...] = ()
 
 
 def _lit(text: str | None) -> nw.Expr:
@@ -579,12 +587,15 @@ def lower_decision(
     ctx = _Ctx(pack=pack, rule=rule, uf=uf, scope=scope, parameters=parameters)
     ev, events = _exemptions(ctx, exemptions)
     chain = _Chain()
-    if ev is not None:
+    if ev is not None and not isinstance(rule, RelativeRule):
         chain.add(~ev.is_null(), "skip:exempted")
     _having(ctx, chain)
     case: nw.Expr = _null_int()
     case_values: dict[int, tuple[ValueSpec, ...]] = {}
     specs: list[ValueSpec] = []
+    extra: list[nw.Expr] = []
+    after: Any = None
+    sort: tuple[str, ...] = ()
     if isinstance(rule, ThresholdRule):
         final, specs = _threshold(ctx, chain)
     elif isinstance(rule, TiersRule):
@@ -597,6 +608,14 @@ def lower_decision(
         final, specs, case_values = _change_band(ctx, chain)
     elif isinstance(rule, NeedsReviewRule):
         final = _lit("needs_review")
+    elif isinstance(rule, StreakRule):
+        from vbp_rules.engine._frame_windows import streak_decision  # noqa: PLC0415
+
+        final, specs, extra, after, sort = streak_decision(ctx, chain)
+    elif isinstance(rule, RelativeRule):
+        from vbp_rules.engine._frame_windows import relative_decision  # noqa: PLC0415
+
+        final, specs, extra, after, sort = relative_decision(ctx, chain, ev)
     else:
         raise Unsupported(f"rule kind {rule.kind}")
     status, detail, case_col = chain.build(final, case)
@@ -611,7 +630,7 @@ def lower_decision(
         case_col,
         (ev if ev is not None else _null_int()).alias("__ev"),
         _provisional(scope, provisional_years).alias("__prov"),
-        *ctx.values.exprs,
+        *extra,
     ]
     return Lowered(
         exprs=tuple(exprs),
@@ -619,6 +638,9 @@ def lower_decision(
         case_values=case_values,
         events=events,
         scope=scope,
+        value_exprs=tuple(ctx.values.exprs),
+        after=after,
+        sort=sort,
     )
 
 

@@ -115,7 +115,7 @@ def build_unit_frame(
         return UnitFrame(
             lf=lf, scope=dscope, grouped=False, key_names=(), key_vals=(), members=lf, selected=lf
         )
-    return _grouped(pack, rule, lf, scope, per_batch, period_frame, apply_lookups)
+    return _grouped(pack, rule, lf, scope, per_batch, batches, period_frame, apply_lookups)
 
 
 def _join_batch_values(
@@ -123,6 +123,7 @@ def _join_batch_values(
     batches: nw.LazyFrame[Any],
     per_batch: Mapping[str, str],
     constants: Mapping[str, object],
+    left_on: str = "batch_id",
 ) -> tuple[nw.LazyFrame[Any], dict[str, Val]]:
     """Per-batch parameter values joined on ``batch_id`` (the pack's value otherwise)."""
     btypes = field_types("batches")
@@ -157,7 +158,7 @@ def _join_batch_values(
             nw.when(n.is_null()).then(base.expr.cast(WIDE)).otherwise(n),
             nw.when(n.is_null()).then(nw.lit(base.den, dtype=WIDE)).otherwise(d),
         )
-    joined = lf.join(batches.select(*wanted), left_on="batch_id", right_on="__pb_id", how="left")
+    joined = lf.join(batches.select(*wanted), left_on=left_on, right_on="__pb_id", how="left")
     return joined, out
 
 
@@ -167,6 +168,7 @@ def _grouped(  # noqa: PLR0915 - one linear pipeline
     lf: nw.LazyFrame[Any],
     scope: Scope,
     per_batch: Mapping[str, str],
+    batches: nw.LazyFrame[Any] | None,
     period_frame: Callable[[str], nw.LazyFrame[Any]],
     apply_lookups: Callable[[nw.LazyFrame[Any], Scope], nw.LazyFrame[Any]],
 ) -> UnitFrame:
@@ -181,8 +183,6 @@ def _grouped(  # noqa: PLR0915 - one linear pipeline
                 raise Unsupported(f"group key {name} of kind {v.kind}")
             key_names.append(name)
             key_vals.append(v)
-    if per_batch and "batch_id" in key_names:
-        raise Unsupported("per-batch parameters of subjects grouped by batch")
     key_cols = [f"__k{i}" for i in range(len(key_vals))]
     group_cols = list(key_cols)
     pday: Val | None = None
@@ -272,7 +272,15 @@ def _grouped(  # noqa: PLR0915 - one linear pipeline
             flag = flag | b
         units = units.with_columns(flag.alias("__big"))
         escapes.append("__big")
-    # parameters shadowed per batch are resolved from the key, if the subject has one
+    # per-batch parameters are the subject's batch's values, when it is keyed by batch
+    if per_batch and "batch_id" in key_names:
+        if batches is None:
+            raise Unsupported("per-batch parameters without a batches table")
+        key = f"__k{key_names.index('batch_id')}"
+        units, batch_cols = _join_batch_values(
+            units, batches, per_batch, scope.constants, left_on=key
+        )
+        columns.update(batch_cols)
     dscope = Scope(columns=columns, constants=scope.constants, shadowed=frozenset(), prefix="__ld")
     return UnitFrame(
         lf=units,

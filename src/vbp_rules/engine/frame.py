@@ -260,9 +260,6 @@ class _FrameRun(Run):
             mark = len(self.skips)
             if not self._active(rule) or isinstance(rule, ExemptionRule) or rule.over is None:
                 self._run_python(rule)
-            elif isinstance(rule, StreakRule | RelativeRule):
-                self.fallback[rule.id] = f"{rule.kind} rules are decided per subject"
-                self._run_python(rule)
             else:
                 try:
                     decided = self._lower(rule)
@@ -327,6 +324,10 @@ class _FrameRun(Run):
             provisional_years=self.provisional_set,
         )
         lf = self.lookups(uf.lf, lowered.scope).with_columns(*lowered.exprs)
+        if lowered.after is not None:
+            lf = lowered.after(lf)
+        if lowered.value_exprs:
+            lf = lf.with_columns(*lowered.value_exprs)
         lf = self._escape_lookups(lf, lowered.scope)
         if self.out_of_force != "flag" and self._may_be_out_of_force():
             lf = lf.with_columns(
@@ -336,13 +337,15 @@ class _FrameRun(Run):
                 .alias("__status")
             )
         frame = lf.select(*self._kept_columns(rule, uf, lowered)).collect()
+        if lowered.after is not None and (frame.get_column("__status") == "python").any():
+            raise Unsupported("a subject the columns cannot decide, in a rule over all subjects")
         decided = _Decided(rule=rule, kind=kind, uf=uf, lowered=lowered, frame=frame, python={})
         self._decide_python(decided)
         return decided
 
     def _kept_columns(self, rule: Rule, uf: UnitFrame, lowered: Lowered) -> list[str]:
         """What reading a subject back needs: its keys, period, status and values."""
-        cols = [UNIT, "__status", "__detail", "__case", "__ev", "__prov"]
+        cols = [UNIT, "__status", "__detail", "__case", "__ev", "__prov", *lowered.sort]
         if uf.grouped:
             cols += [f"__k{i}" for i in range(len(uf.key_names))]
             if rule.period is not None:
@@ -437,7 +440,7 @@ class _FrameRun(Run):
             d.members = {
                 u: tuple((kind, ids[i]) for i in rows) for u, rows in self._member_rows(d).items()
             }
-        for rec in d.frame.sort(UNIT).iter_rows(named=True):
+        for rec in d.frame.sort(*(d.lowered.sort or (UNIT,))).iter_rows(named=True):
             u = int(rec[UNIT])
             status = rec["__status"]
             if status == "python":
@@ -570,6 +573,8 @@ class _FrameRun(Run):
                 kwargs["label"] = "absent at as_of"
             else:
                 kwargs["operator"] = "<="
+        elif isinstance(rule, StreakRule | RelativeRule):
+            kwargs["bound"] = rule.breach_if
         elif isinstance(rule, ChangeBandRule):
             case = rec.get("__case")
             if case is not None:
