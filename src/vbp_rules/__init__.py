@@ -49,7 +49,14 @@ from vbp_rules.errors import (
 )
 
 # facts
-from vbp_rules.facts import FACT_KINDS, FactModel, FactSet, RejectedInput, load_facts
+from vbp_rules.facts import (
+    FACT_KINDS,
+    FactModel,
+    FactSet,
+    RejectedInput,
+    SkippedSource,
+    load_facts,
+)
 
 # findings
 from vbp_rules.findings import Citation, Evaluation, Finding, Period, Skip, Subject
@@ -85,6 +92,7 @@ __all__ = [
     "ProvisionalYearError",
     "RejectedInput",
     "Skip",
+    "SkippedSource",
     "Subject",
     "VbpRulesError",
     "VbpRulesWarning",

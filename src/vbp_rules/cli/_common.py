@@ -1,28 +1,80 @@
-"""Shared CLI plumbing: error handling, consoles, option parsing."""
+"""Shared CLI plumbing: error handling, consoles, option parsing.
+
+Both consoles are built with ``markup=False`` and ``highlight=False``: pack text, fact
+values, file names and error messages are printed as they are, never read as rich markup
+(``[out_of_force]``, ``[/bold]``, ``[link=...]``). Styling is given explicitly with
+:class:`rich.text.Text`. Results go to stdout; errors, warnings, counts and progress go
+to stderr, so ``--format json|csv`` output can be piped as it is.
+"""
 
 from __future__ import annotations
 
-import sys
+import re
 from typing import NoReturn
 
+import click
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from vbp_rules.errors import VbpRulesError
 
-__all__ = ["EXIT_BAD_INPUT", "console", "err_console", "fail", "run_app"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILED",
+    "cli_words",
+    "console",
+    "err_console",
+    "fail",
+    "print_error",
+    "run_app",
+]
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+console = Console(soft_wrap=True, markup=False, highlight=False)
+err_console = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+
+# Library messages name Python parameters; on the command line the same hint names the
+# option (or, where the CLI has none, is dropped).
+_CLI_WORDS = (
+    (re.compile(r"\bor pass assume_tz\b"), "or pass --assume-tz Asia/Shanghai"),
+    (re.compile(r"\bfor assume_tz\b"), "for --assume-tz"),
+    (re.compile(r"\s+or pass kind=(?=\W|$)"), ""),
+)
+
+
+def cli_words(message: str) -> str:
+    """Reword a library message for the command line (``assume_tz`` -> ``--assume-tz``).
+
+    >>> cli_words("naive timestamp '09:00' has no time zone; add +08:00 or pass assume_tz")
+    "naive timestamp '09:00' has no time zone; add +08:00 or pass --assume-tz Asia/Shanghai"
+    """
+    for pattern, replacement in _CLI_WORDS:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+def print_error(message: str) -> None:
+    """Print ``error: message`` on stderr, the message as plain text (never markup)."""
+    err_console.print(Text("error:", style="bold red"), Text(cli_words(message.strip())))
 
 
 def fail(message: str) -> NoReturn:
     """Print a one-line error on stderr and exit with status 2."""
-    first = message.strip()
-    err_console.print(f"[bold red]error:[/] {first}", markup=True, highlight=False)
+    print_error(message)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _usage_message(exc: click.ClickException) -> str:
+    message = exc.format_message()
+    # typer validates some values with pydantic; keep the reason, not pydantic's words.
+    message = message.replace("Value error, ", "")
+    message = re.sub(r"Input should be (greater|less) than", r"must be \1 than", message)
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        message += f" (see '{exc.ctx.command_path} --help')"
+    return message
 
 
 def run_app(app: typer.Typer, argv: list[str] | None) -> int:
@@ -32,23 +84,15 @@ def run_app(app: typer.Typer, argv: list[str] | None) -> int:
         result = command.main(args=argv, prog_name="vbp-rules", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except typer.TyperException as exc:  # usage errors: bad option, missing argument
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:  # pragma: no cover - every typer usage error can show itself
-            err_console.print(f"error: {exc.format_message()}", highlight=False)
+    except click.ClickException as exc:  # usage errors: bad option, missing argument
+        print_error(_usage_message(exc))
         return EXIT_BAD_INPUT
-    except typer.Abort:
+    except click.exceptions.Abort:
         err_console.print("aborted")
-        return 1
+        return EXIT_FAILED
     except VbpRulesError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error(str(exc))
         return EXIT_BAD_INPUT
     if isinstance(result, int):
         return result
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(1)
