@@ -12,7 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from vbp_rules.cli import app
-from vbp_rules.cli._common import console, fail
+from vbp_rules.cli._common import console, err_console, fail
 from vbp_rules.cli._packs import OutputFormat, _parse_as_of, _parse_sets
 from vbp_rules.facts import load_facts
 from vbp_rules.packs import load_pack
@@ -39,7 +39,7 @@ def synth_command(
     from vbp_rules.synth import write_synthetic  # noqa: PLC0415
 
     load_pack(pack)  # a clear error for an unknown pack id
-    with Progress(transient=True, console=console) as progress:
+    with Progress(transient=True, console=err_console) as progress:
         progress.add_task(f"synthesizing {orders:,} orders", total=None)
         paths = write_synthetic(out, pack, orders=orders, seed=seed)
     for kind, path in sorted(paths.items()):
@@ -99,7 +99,7 @@ def whatif_command(
         if set_:
             fail("give either --set (diff) or --sweep (sweep), not both")
         grid = [v.strip() for v in values.split(",") if v.strip()]
-        with Progress(transient=True, console=console) as progress:
+        with Progress(transient=True, console=err_console) as progress:
             progress.add_task(f"sweeping {sweep} over {len(grid)} values", total=None)
             table = run_sweep(base, load_facts(*facts), sweep, grid, as_of=when, rules=rule)
         _print_frame(table, fmt, f"{base.id}: sweep of {sweep}")
@@ -107,7 +107,7 @@ def whatif_command(
     if not set_:
         fail("give --set name=value (diff against the pack as written) or --sweep")
     variant = base.with_overrides(_parse_sets(set_))
-    with Progress(transient=True, console=console) as progress:
+    with Progress(transient=True, console=err_console) as progress:
         progress.add_task("evaluating both variants", total=None)
         prepared = prepare(load_facts(*facts))
         a = evaluate_frame(base, prepared, as_of=when)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from typing import NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -67,13 +66,15 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _usage_message(exc: click.ClickException) -> str:
-    message = exc.format_message()
+def _usage_message(exc: typer.TyperException) -> str:
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
     # typer validates some values with pydantic; keep the reason, not pydantic's words.
     message = message.replace("Value error, ", "")
     message = re.sub(r"Input should be (greater|less) than", r"must be \1 than", message)
-    if isinstance(exc, click.UsageError) and exc.ctx is not None:
-        message += f" (see '{exc.ctx.command_path} --help')"
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
     return message
 
 
@@ -84,10 +85,14 @@ def run_app(app: typer.Typer, argv: list[str] | None) -> int:
         result = command.main(args=argv, prog_name="vbp-rules", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:  # usage errors: bad option, missing argument
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and callable(show):
+            show()  # a group called without a command prints its help
+            return int(getattr(exc, "exit_code", EXIT_BAD_INPUT))
         print_error(_usage_message(exc))
         return EXIT_BAD_INPUT
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("aborted")
         return EXIT_FAILED
     except VbpRulesError as exc:

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vbp_rules.cli import app
-from vbp_rules.cli._common import console, err_console, fail
+from vbp_rules.cli._common import console, err_console, fail, print_error
 from vbp_rules.cli._report import (
     FailOn,
     exit_status,
@@ -170,14 +170,20 @@ def show_command(pack: Annotated[str, typer.Argument(help="Pack id or path.")]) 
 def validate_command(
     files: Annotated[list[Path], typer.Argument(help="pack.yaml files or pack folders.")],
 ) -> None:
-    """Validate pack files; every problem is printed with file, line and field."""
+    """Validate pack files; every problem is printed with file, line and field.
+
+    Exit status 1 when a pack is invalid, 2 when a file or folder does not exist.
+    """
+    for f in files:
+        if not f.exists():
+            fail(f"no such pack file or folder: {f}")
     bad = 0
     for f in files:
         try:
             p = load_pack(f)
         except VbpRulesError as exc:
             bad += 1
-            err_console.print(str(exc), highlight=False)
+            print_error(str(exc))
             continue
         console.print(
             f"{f}: ok ({p.id}, {len(p.rules)} rules, {len(p.model.parameters)} parameters)",
