@@ -41,7 +41,6 @@ from vbp_rules.engine.reference import (
     evaluation_settings,
 )
 from vbp_rules.facts import FACT_KINDS, FactSet
-from vbp_rules.facts._gc import paused_gc
 from vbp_rules.findings import Evaluation, Subject
 from vbp_rules.packs.model import Rule
 from vbp_rules.packs.pack import Pack
@@ -414,29 +413,28 @@ def evaluate_frame(
         pack, as_of=as_of, interpretations=interpretations, calendar=calendar
     )
     cal = settings["calendar"]
-    with paused_gc():
-        prep = prepare(facts, backend=backend, session=session)
-        fs = prep.facts
-        run = _FrameEvaluator(
-            pack,
-            fs,
-            tables=prep.tables,
-            backend=prep.backend,
-            session=prep.session,
-            unit_cache=prep.unit_cache,
-            only_rules=frozenset(only_rules) if only_rules is not None else None,
-            **settings,
-            out_of_force=out_of_force,
-        )
-        if str(cal.tz) != "Asia/Shanghai":
-            for rule in pack.rules:
-                run.fallback[rule.id] = f"calendar zone {cal.tz} (compiled for Asia/Shanghai)"
-        run.run()
-        return run.result(
-            "frame",
-            metadata=(
-                ("backend", prep.backend),
-                ("compiled_rules", tuple(dict.fromkeys(run.compiled))),
-                ("fallback_rules", tuple(sorted(run.fallback.items()))),
-            ),
-        )
+    prep = prepare(facts, backend=backend, session=session)
+    fs = prep.facts
+    run = _FrameEvaluator(
+        pack,
+        fs,
+        tables=prep.tables,
+        backend=prep.backend,
+        session=prep.session,
+        unit_cache=prep.unit_cache,
+        only_rules=frozenset(only_rules) if only_rules is not None else None,
+        **settings,
+        out_of_force=out_of_force,
+    )
+    if str(cal.tz) != "Asia/Shanghai":
+        for rule in pack.rules:
+            run.fallback[rule.id] = f"calendar zone {cal.tz} (compiled for Asia/Shanghai)"
+    run.run()
+    return run.result(
+        "frame",
+        metadata=(
+            ("backend", prep.backend),
+            ("compiled_rules", tuple(dict.fromkeys(run.compiled))),
+            ("fallback_rules", tuple(sorted(run.fallback.items()))),
+        ),
+    )

@@ -21,7 +21,6 @@ from vbp_rules.engine._functions import CalendarContext
 from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
 from vbp_rules.expr import FunctionSpec, NotApplicable, format_value, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
-from vbp_rules.facts._gc import paused_gc
 from vbp_rules.findings import (
     Citation,
     Evaluation,
@@ -1185,18 +1184,17 @@ def evaluate(
         PackValidationError: an unknown interpretation or option.
         OutOfForceError: ``out_of_force="error"`` and a subject is out of force.
     """
-    with paused_gc():
-        fs = facts if isinstance(facts, FactSet) else FactSet.from_records(facts)
-        run = _Evaluator(
-            pack,
-            fs,
-            **evaluation_settings(
-                pack, as_of=as_of, interpretations=interpretations, calendar=calendar
-            ),
-            out_of_force=out_of_force,
-        )
-        run.run()
-        return run.result("reference")
+    fs = facts if isinstance(facts, FactSet) else FactSet.from_records(facts)
+    run = _Evaluator(
+        pack,
+        fs,
+        **evaluation_settings(
+            pack, as_of=as_of, interpretations=interpretations, calendar=calendar
+        ),
+        out_of_force=out_of_force,
+    )
+    run.run()
+    return run.result("reference")
 
 
 def evaluation_settings(

@@ -36,7 +36,6 @@ import attrs
 from pydantic import ValidationError
 
 from vbp_rules.errors import FactsError
-from vbp_rules.facts._gc import paused_gc
 from vbp_rules.facts._readers import (
     SUFFIXES,
     RawRow,
@@ -226,9 +225,8 @@ class FactSet:
                 time zone.
         """
         builder = _Builder(assume_tz)
-        with paused_gc():
-            builder.add_records(records, source)
-            return builder.build()
+        builder.add_records(records, source)
+        return builder.build()
 
     def rows(self, kind: str) -> tuple[FactModel, ...]:
         """The accepted facts of ``kind`` (``"orders"``); FactsError if no such kind."""
