@@ -25,6 +25,7 @@ whole source unreadable raise :class:`~vbp_rules.errors.FactsError`.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from datetime import tzinfo
@@ -67,6 +68,8 @@ from vbp_rules.facts.models import (
 __all__ = ["FactSet", "RejectedInput", "SkippedSource", "load_facts"]
 
 PYTHON_SOURCE: Final = "python"
+
+_log = logging.getLogger(__name__)
 
 
 @attrs.frozen(kw_only=True)
@@ -295,7 +298,9 @@ def load_facts(
         path = Path(name)
         if path.is_dir():
             files = files_in(path)
-            builder.skipped.extend(_skipped_in(path, files))
+            for skipped in _skipped_in(path, files):
+                _log.info("skipped %s", skipped)
+                builder.skipped.append(skipped)
             for file in files:
                 builder.add_file(file, str(file), kind)
         elif path.is_file():
@@ -331,6 +336,7 @@ class _Builder:
         self.skipped: list[SkippedSource] = []
 
     def add_file(self, path: Path, source: str, kind: str | None) -> None:
+        _log.debug("reading %s", source)
         self.sources[source] = None
         for raw in read_file(path, source, kind):
             self.add_raw(raw, source)
