@@ -8,6 +8,7 @@ rejects) on stderr; ``--fail-on`` sets the exit status; bad input is one ``error
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -294,3 +295,20 @@ def test_an_invalid_pack_fails_validation_with_status_1(
     status, _, err = run(capsys, "validate", str(bad))
     assert status == 1
     assert err.startswith("error: ")
+
+
+# ------------------------------------------------------------------ the documented session
+
+
+def test_the_cli_reference_example_prints_what_it_shows(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    session = text.split("```console\n", 1)[1].split("```", 1)[0]
+    command, want_out = session.split("\n", 1)
+    want_err = text.split("and on stderr, with exit status 1", 1)[1]
+    want_err = want_err.split("```text\n", 1)[1].split("```", 1)[0]
+    argv = shlex.split(command.removeprefix("$ "))
+    assert argv[0] == "vbp-rules"
+    monkeypatch.chdir(ROOT)
+    assert run(capsys, *argv[1:]) == (1, want_out, want_err)
