@@ -265,8 +265,17 @@ def test_hints_name_options_not_python_parameters(
         (["validate", "missing.yaml"], "error: no such pack file or folder: missing.yaml\n"),
         (
             ["synth", "out", "--orders", "0"],
-            "error: Invalid value for '--orders': must be greater than or equal to 1 "
-            "(see 'vbp-rules synth --help')\n",
+            "error: Invalid value for '--orders': 0 is less than 1 (see 'vbp-rules synth --help')\n",
+        ),
+        (
+            ["evaluate", "jiangxi-2024", JIANGXI, "--as-of", "2025-06-30", "--limit", "many"],
+            "error: Invalid value for '--limit': 'many' is not a whole number "
+            "(see 'vbp-rules evaluate --help')\n",
+        ),
+        (
+            ["calendar", "add", "2024-09-27", "two"],
+            "error: Invalid value for 'n': 'two' is not a whole number "
+            "(see 'vbp-rules calendar add --help')\n",
         ),
         (
             ["evaluate", "jiangxi-2024", JIANGXI, "--as-of", "2025-06-30", "--format", "xml"],

@@ -10,7 +10,8 @@ to stderr, so ``--format json|csv`` output can be piped as it is.
 from __future__ import annotations
 
 import re
-from typing import NoReturn
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -66,12 +67,34 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def _plain_reason(error: Mapping[str, Any]) -> str:
+    """One validation problem (typer checks values with pydantic) in the CLI's words."""
+    kind = error.get("type", "")
+    context = error.get("ctx") or {}
+    given = error.get("input")
+    if kind == "int_parsing":
+        return f"{given!r} is not a whole number"
+    if kind in {"float_parsing", "decimal_parsing"}:
+        return f"{given!r} is not a number"
+    if kind == "greater_than_equal":
+        return f"{given} is less than {context.get('ge')}"
+    if kind == "less_than_equal":
+        return f"{given} is more than {context.get('le')}"
+    if kind == "greater_than":
+        return f"{given} is not more than {context.get('gt')}"
+    if kind == "less_than":
+        return f"{given} is not less than {context.get('lt')}"
+    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+
+
 def _usage_message(exc: typer.TyperException) -> str:
     format_message = getattr(exc, "format_message", None)
-    message = format_message() if callable(format_message) else str(exc)
-    # typer validates some values with pydantic; keep the reason, not pydantic's words.
-    message = message.replace("Value error, ", "")
-    message = re.sub(r"Input should be (greater|less) than", r"must be \1 than", message)
+    message = str(format_message() if callable(format_message) else exc)
+    errors = getattr(exc.__cause__, "errors", None)  # a pydantic ValidationError
+    if callable(errors):
+        reasons = "; ".join(_plain_reason(e) for e in errors())
+        head, sep, _ = message.partition(": ")
+        message = f"{head}: {reasons}" if sep and head.startswith("Invalid value") else reasons
     ctx = getattr(exc, "ctx", None)
     if ctx is not None:
         message += f" (see '{ctx.command_path} --help')"
