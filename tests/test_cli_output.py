@@ -265,7 +265,8 @@ def test_hints_name_options_not_python_parameters(
         (["validate", "missing.yaml"], "error: no such pack file or folder: missing.yaml\n"),
         (
             ["synth", "out", "--orders", "0"],
-            "error: Invalid value for '--orders': 0 is less than 1 (see 'vbp-rules synth --help')\n",
+            "error: Invalid value for '--orders': 0 is less than 1 "
+            "(see 'vbp-rules synth --help')\n",
         ),
         (
             ["evaluate", "jiangxi-2024", JIANGXI, "--as-of", "2025-06-30", "--limit", "many"],
