@@ -83,3 +83,27 @@ def test_the_jiangxi_example_readme_counts_are_true() -> None:
         by_kind["no_applicable_rule", "exemption_events"],
     )
     assert sum(by_kind.values()) == sum(map(int, skips.groups()))  # no other such skips
+
+
+def test_the_shandong_example_readme_counts_are_true() -> None:
+    from vbp_rules import evaluate, load_facts, load_pack
+
+    text = " ".join((ROOT / "examples" / "shandong-2023" / "README.md").read_text("utf-8").split())
+    stated = re.search(
+        r"(\d+) breaches and (\d+) needs-review findings \((\d+) compliant findings with "
+        r"`--all`\); (\d+) subjects are \*not configured\*",
+        text,
+    )
+    assert stated is not None
+    ev = evaluate(
+        load_pack("shandong-2023"),
+        load_facts(ROOT / "examples" / "shandong-2023"),
+        as_of=date(2024, 6, 30),
+    )
+    summary = ev.summary()
+    assert tuple(map(int, stated.groups())) == (
+        summary["breach"],
+        summary["needs_review"],
+        summary["compliant"],
+        summary["skip:not_configured"],
+    )
