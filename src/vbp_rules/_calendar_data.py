@@ -56,6 +56,7 @@ def _china_class() -> Callable[..., Any]:
 def _new_china(**kwargs: Any) -> Any:
     return _china_class()(**kwargs)
 
+
 FIRST_YEAR = 2000
 LAST_YEAR = 2040
 EPOCH = date(FIRST_YEAR, 1, 1)
