@@ -238,6 +238,29 @@ def test_fail_on_sets_the_exit_status(
     assert got == status
 
 
+def test_whatif_accounts_for_its_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    whatif = (
+        "whatif",
+        "jiangxi-2024",
+        "--as-of",
+        "2025-06-30",
+        "--set",
+        "report_decrease_limit=30%",
+    )
+    status, _, err = run(capsys, *whatif[:2], JIANGXI, *whatif[2:])
+    assert status == 0
+    assert f"read {JIANGXI}/orders.csv\n" in err
+    assert f"skipped {JIANGXI}/README.md: unsupported file type '.md'" in err
+    assert "rejects: 2\n" in err
+    # The example's naive timestamps are accepted with --assume-tz, as the hint says.
+    assert "pass --assume-tz Asia/Shanghai" in err
+    _, _, err = run(capsys, *whatif[:2], JIANGXI, *whatif[2:], "--assume-tz", "Asia/Shanghai")
+    assert "rejects: 1\n" in err
+    status, out, err = run(capsys, *whatif[:2], str(tmp_path), *whatif[2:])
+    assert (status, out) == (2, "")
+    assert f"error: no facts in {tmp_path}: 0 file(s) read, 0 skipped\n" in err
+
+
 # ------------------------------------------------------------------ errors and hints
 
 

@@ -16,13 +16,14 @@ from rich.table import Table
 from rich.text import Text
 
 from vbp_rules.cli import app
-from vbp_rules.cli._common import console, err_console, fail, print_error
+from vbp_rules.cli._common import console, fail, print_error
 from vbp_rules.cli._report import (
     FailOn,
     exit_status,
     print_accounting,
     print_findings,
     print_summary,
+    require_facts,
 )
 from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
 from vbp_rules.facts import facts_json_schema, load_facts
@@ -324,13 +325,7 @@ def evaluate_command(
         if not f.exists():
             fail(f"no such facts file or folder: {f}")
     fs = load_facts(*facts, assume_tz=assume_tz)
-    if fs.total_rows() == 0:
-        for skipped in fs.skipped:
-            err_console.print(Text(f"skipped {skipped}"))
-        fail(
-            f"no facts in {', '.join(map(str, facts))}: {len(fs.sources)} file(s) read, "
-            f"{len(fs.skipped)} skipped"
-        )
+    require_facts(fs, facts)
     evaluate = get_engine(pick_engine(engine.value, fs))
     ev = evaluate(
         p, fs, as_of=_parse_as_of(as_of), interpretations=_parse_sets(interpretation or [])

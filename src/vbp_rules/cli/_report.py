@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.text import Text
 
-from vbp_rules.cli._common import EXIT_FAILED, cli_words, err_console
+from vbp_rules.cli._common import EXIT_FAILED, cli_words, err_console, fail
 from vbp_rules.vocab import ACTIONS
 
 if TYPE_CHECKING:
-    from vbp_rules.facts import FactSet
+    from vbp_rules.facts import FactSet, RejectedInput
     from vbp_rules.findings import Evaluation, Finding
     from vbp_rules.packs import Pack
 
@@ -30,7 +30,10 @@ __all__ = [
     "exit_status",
     "print_accounting",
     "print_findings",
+    "print_rejects",
+    "print_sources",
     "print_summary",
+    "require_facts",
 ]
 
 #: Outcome columns of the per-rule summary, in this order.
@@ -153,12 +156,40 @@ def _count_text(counter: Counter[str], order: Iterable[str]) -> str:
     return ", ".join(f"{k}={counter[k]}" for k in keys) or "none"
 
 
+def print_sources(facts: FactSet) -> None:
+    """On stderr: every file read, and every folder entry skipped with the reason."""
+    for source in facts.sources:
+        err_console.print(Text(_one_line(f"read {source}")))
+    for skipped in facts.skipped:
+        err_console.print(Text(_one_line(f"skipped {skipped}")))
+
+
+def require_facts(facts: FactSet, paths: Iterable[object]) -> None:
+    """Exit with status 2 when nothing was read from ``paths``: an empty input is an error."""
+    if facts.total_rows() == 0:
+        print_sources(facts)
+        fail(
+            f"no facts in {', '.join(map(str, paths))}: {len(facts.sources)} file(s) read, "
+            f"{len(facts.skipped)} skipped"
+        )
+
+
+def print_rejects(rejects: Sequence[RejectedInput], *, limit: int) -> None:
+    """On stderr: the first ``limit`` rejected inputs, then how many more were cut."""
+    for reject in rejects[:limit]:
+        err_console.print(Text(_one_line(cli_words(f"rejected: {reject}"))))
+    cut = len(rejects) - limit
+    if cut > 0:
+        err_console.print(
+            Text(
+                f"... {cut} more rejects not shown (--limit N shows more; --format json lists all)"
+            )
+        )
+
+
 def print_accounting(facts: FactSet, ev: Evaluation, *, limit: int) -> None:
     """On stderr: files read and skipped, counts by outcome, skips and rejects."""
-    for source in facts.sources:
-        err_console.print(Text(f"read {source}"))
-    for skipped in facts.skipped:
-        err_console.print(Text(f"skipped {skipped.source}: {skipped.reason}"))
+    print_sources(facts)
     outcomes: Counter[str] = Counter(f.outcome for f in ev.findings)
     skips: Counter[str] = Counter(s.reason for s in ev.skips)
     err_console.print(
@@ -169,12 +200,4 @@ def print_accounting(facts: FactSet, ev: Evaluation, *, limit: int) -> None:
             f"{len(facts.skipped)} skipped"
         )
     )
-    for reject in ev.rejects[:limit]:
-        err_console.print(Text(cli_words(f"rejected: {reject}")))
-    cut = len(ev.rejects) - limit
-    if cut > 0:
-        err_console.print(
-            Text(
-                f"... {cut} more rejects not shown (--limit N shows more; --format json lists all)"
-            )
-        )
+    print_rejects(ev.rejects, limit=limit)
