@@ -103,3 +103,22 @@ def test_the_library_logs_through_logging(tmp_path: Path, caplog: pytest.LogCapt
         f"skipped {tmp_path}/orders.tsv: unsupported file type '.tsv'; "
         "use one of .json, .jsonl, .ndjson, .yaml, .yml, .csv, .parquet",
     ) in messages
+
+
+def test_the_cli_starts_without_the_models() -> None:
+    # `vbp-rules --help` registers every command; none of them needs a model to do so.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom vbp_rules.cli import _register\n_register()\n"
+            "print('\\n'.join(sys.modules))\n",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    modules = set(done.stdout.split())
+    assert "vbp_rules.cli._packs" in modules
+    assert _top(modules, ("pydantic", "holidays", *HEAVY)) == set()
+    assert {"vbp_rules.facts", "vbp_rules.packs"} & modules == set()

@@ -14,10 +14,9 @@ from rich.text import Text
 
 from vbp_rules.cli import app
 from vbp_rules.cli._common import console, err_console, fail
+from vbp_rules.cli._lazy import load_facts, load_pack
 from vbp_rules.cli._packs import OutputFormat, _parse_as_of, _parse_sets
 from vbp_rules.cli._report import print_rejects, print_sources, require_facts
-from vbp_rules.facts import load_facts
-from vbp_rules.packs import load_pack
 
 
 def _frame_extra() -> None:

@@ -17,6 +17,16 @@ from rich.text import Text
 
 from vbp_rules.cli import app
 from vbp_rules.cli._common import console, fail, print_error
+from vbp_rules.cli._lazy import (
+    facts_json_schema,
+    list_packs,
+    load_facts,
+    load_pack,
+    pack_json_schema,
+    render_parameter,
+    rule_coverage,
+    run_pack_tests,
+)
 from vbp_rules.cli._report import (
     FailOn,
     exit_status,
@@ -26,10 +36,6 @@ from vbp_rules.cli._report import (
     require_facts,
 )
 from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
-from vbp_rules.facts import facts_json_schema, load_facts
-from vbp_rules.packs import list_packs, load_pack, pack_json_schema
-from vbp_rules.packs._params import render_parameter
-from vbp_rules.packs.testing import rule_coverage, run_pack_tests
 
 
 class OutputFormat(str, Enum):
