@@ -183,3 +183,16 @@ def test_authoring_walkthrough_runs_as_written(
     assert capsys.readouterr().out.strip() == shown.group(1).replace("policy_packs/", "").strip()
     assert main(["check", str(folder)]) == 0
     shutil.rmtree(folder)
+
+
+def test_frame_page_names_every_parameter_of_evaluate_frame() -> None:
+    pytest.importorskip("polars")
+    import inspect
+
+    from vbp_rules.engine.frame import evaluate_frame
+
+    page = (DOCS / "frame.md").read_text(encoding="utf-8")
+    signature = " ".join(page.split("`vbp_rules.engine.frame.evaluate_frame(", 1)[1].split())
+    signature = signature.split(") -> Evaluation`", 1)[0]
+    documented = [p.strip().split("=")[0] for p in signature.split(",")]
+    assert [d for d in documented if d != "*"] == list(inspect.signature(evaluate_frame).parameters)

@@ -1,74 +1,53 @@
-"""The collector pause around bulk validation and evaluation restores the caller's state."""
+"""The library never touches the garbage collector; the CLI restores it exactly."""
 
 from __future__ import annotations
 
 import gc
-import threading
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from vbp_rules.engine.reference import evaluate
-from vbp_rules.facts import FactSet
-from vbp_rules.facts._gc import paused_gc
+from vbp_rules.cli import main
+from vbp_rules.engine import get_engine
+from vbp_rules.facts import load_facts
 from vbp_rules.packs import load_pack
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "jiangxi-2024"
 
-@pytest.fixture(autouse=True)
-def _restore_gc() -> object:
+
+@pytest.fixture
+def gc_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every switch of the collector instead of making it."""
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "disable", lambda: calls.append("disable"))
+    monkeypatch.setattr(gc, "enable", lambda: calls.append("enable"))
+    return calls
+
+
+@pytest.mark.parametrize("engine", ["reference", "frame", "stream"])
+def test_loading_and_evaluating_leave_the_collector_alone(engine: str, gc_calls: list[str]) -> None:
+    facts = load_facts(EXAMPLE, assume_tz="Asia/Shanghai")
+    get_engine(engine)(load_pack("jiangxi-2024"), facts, as_of=date(2025, 6, 30))
+    assert gc_calls == []
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cli_restores_the_collector_as_it_found_it(
+    enabled: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
     was = gc.isenabled()
-    yield
-    if was:
-        gc.enable()
-    else:  # pragma: no cover - the suite runs with the collector on
-        gc.disable()
-
-
-def test_paused_then_restored() -> None:
-    gc.enable()
-    with paused_gc():
-        assert not gc.isenabled()
-        with paused_gc():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # an inner block does not switch it back on
-    assert gc.isenabled()
-
-
-def test_a_callers_disable_is_respected() -> None:
-    gc.disable()
-    with paused_gc():
-        assert not gc.isenabled()
-    assert not gc.isenabled()
-
-
-def test_restored_after_an_error() -> None:
-    gc.enable()
-    with pytest.raises(RuntimeError), paused_gc():
-        raise RuntimeError
-    assert gc.isenabled()
-
-
-def test_threads_leave_it_enabled() -> None:
-    gc.enable()
-    barrier = threading.Barrier(4)
-
-    def work() -> None:
-        barrier.wait()
-        for _ in range(200):
-            with paused_gc():
-                pass
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert gc.isenabled()
-
-
-def test_engines_restore_the_collector() -> None:
-    gc.enable()
-    facts = FactSet.from_records({"orders": []})
-    assert gc.isenabled()
-    evaluate(load_pack("jiangxi-2024"), facts, as_of=date(2025, 6, 30))
-    assert gc.isenabled()
+    try:
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
+        status = main(["evaluate", "jiangxi-2024", str(EXAMPLE), "--as-of", "2025-06-30"])
+        capsys.readouterr()
+        assert status == 0
+        assert gc.isenabled() is enabled
+    finally:
+        if was:
+            gc.enable()
+        else:  # pragma: no cover - the suite runs with the collector on
+            gc.disable()

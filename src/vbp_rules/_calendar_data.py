@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import re
+import sys
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, tzinfo
@@ -21,12 +23,39 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import pendulum
-from holidays.countries.china import China
 
 from vbp_rules.errors import CalendarError
 
-# ``holidays`` ships no type hints for its constructors.
-_new_china: Callable[..., Any] = China
+
+@functools.cache
+def _china_class() -> Callable[..., Any]:
+    """``holidays.China``, without importing every other country of ``holidays``.
+
+    ``import holidays.countries.china`` runs ``holidays/countries/__init__.py``, which
+    imports all ~250 countries (most of a second). Unless the host has already imported
+    them, the China module is loaded from its file under a private name. (``holidays``
+    ships no type hints for its constructors, hence ``Any``.)
+    """
+    if "holidays.countries" not in sys.modules:
+        package = importlib.util.find_spec("holidays")
+        locations = package.submodule_search_locations if package is not None else None
+        if locations:
+            path = Path(next(iter(locations))) / "countries" / "china.py"
+            spec = importlib.util.spec_from_file_location("vbp_rules._holidays_china", path)
+            if path.is_file() and spec is not None and spec.loader is not None:
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                china: Callable[..., Any] = module.China
+                return china
+    from holidays.countries.china import China  # noqa: PLC0415 - the fallback
+
+    china_class: Callable[..., Any] = China
+    return china_class
+
+
+def _new_china(**kwargs: Any) -> Any:
+    return _china_class()(**kwargs)
+
 
 FIRST_YEAR = 2000
 LAST_YEAR = 2040

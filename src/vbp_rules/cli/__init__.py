@@ -6,6 +6,8 @@ Bad input prints a one-line error and exits with status 2, never a traceback.
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from vbp_rules._version import __version__
@@ -56,6 +58,18 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit status (0 ok, 1 findings/failures, 2 bad input)."""
+    """Run the CLI and return its exit status (0 ok, 1 findings/failures, 2 bad input).
+
+    The command owns its process, so it runs with automatic garbage collection off (bulk
+    loading and evaluation allocate many acyclic objects the collector would rescan); the
+    collector's state is restored exactly when the command returns. The library itself
+    never touches the collector.
+    """
     _register()
-    return run_app(app, argv)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return run_app(app, argv)
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -10,12 +10,13 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from vbp_rules.cli import app
-from vbp_rules.cli._common import console, fail
+from vbp_rules.cli._common import console, err_console, fail
+from vbp_rules.cli._lazy import load_facts, load_pack
 from vbp_rules.cli._packs import OutputFormat, _parse_as_of, _parse_sets
-from vbp_rules.facts import load_facts
-from vbp_rules.packs import load_pack
+from vbp_rules.cli._report import print_rejects, print_sources, require_facts
 
 
 def _frame_extra() -> None:
@@ -39,7 +40,9 @@ def synth_command(
     from vbp_rules.synth import write_synthetic  # noqa: PLC0415
 
     load_pack(pack)  # a clear error for an unknown pack id
-    with Progress(transient=True, console=console) as progress:
+    with Progress(
+        transient=True, console=err_console, disable=not err_console.is_terminal
+    ) as progress:
         progress.add_task(f"synthesizing {orders:,} orders", total=None)
         paths = write_synthetic(out, pack, orders=orders, seed=seed)
     for kind, path in sorted(paths.items()):
@@ -86,8 +89,15 @@ def whatif_command(
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")] = (
         OutputFormat.table
     ),
+    assume_tz: Annotated[
+        str | None, typer.Option("--assume-tz", help="Zone for naive timestamps in the facts.")
+    ] = None,
 ) -> None:
-    """What if a threshold were different? Diff two variants, or sweep one parameter."""
+    """What if a threshold were different? Diff two variants, or sweep one parameter.
+
+    stderr lists the files read and skipped and the rejected inputs; an empty input is an
+    error (exit 2).
+    """
     _frame_extra()
     from vbp_rules.engine.frame import evaluate_frame, prepare  # noqa: PLC0415
     from vbp_rules.whatif import diff  # noqa: PLC0415
@@ -98,23 +108,32 @@ def whatif_command(
         if not f.exists():
             fail(f"no such facts file or folder: {f}")
     when = _parse_as_of(as_of)
+    fs = load_facts(*facts, assume_tz=assume_tz)
+    require_facts(fs, facts)
+    print_sources(fs)
+    err_console.print(Text(f"rejects: {len(fs.rejects)}"))
+    print_rejects(fs.rejects, limit=20)
     if sweep is not None:
         if not values:
             fail("--sweep needs --values, e.g. --values 80%,85%,90%")
         if set_:
             fail("give either --set (diff) or --sweep (sweep), not both")
         grid = [v.strip() for v in values.split(",") if v.strip()]
-        with Progress(transient=True, console=console) as progress:
+        with Progress(
+            transient=True, console=err_console, disable=not err_console.is_terminal
+        ) as progress:
             progress.add_task(f"sweeping {sweep} over {len(grid)} values", total=None)
-            table = run_sweep(base, load_facts(*facts), sweep, grid, as_of=when, rules=rule)
+            table = run_sweep(base, fs, sweep, grid, as_of=when, rules=rule)
         _print_frame(table, fmt, f"{base.id}: sweep of {sweep}")
         return
     if not set_:
         fail("give --set name=value (diff against the pack as written) or --sweep")
     variant = base.with_overrides(_parse_sets(set_))
-    with Progress(transient=True, console=console) as progress:
+    with Progress(
+        transient=True, console=err_console, disable=not err_console.is_terminal
+    ) as progress:
         progress.add_task("evaluating both variants", total=None)
-        prepared = prepare(load_facts(*facts))
+        prepared = prepare(fs)
         a = evaluate_frame(base, prepared, as_of=when)
         b = evaluate_frame(variant, prepared, as_of=when)
     changes = diff(a, b)

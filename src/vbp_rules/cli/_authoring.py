@@ -10,8 +10,7 @@ import typer
 
 from vbp_rules.cli import app
 from vbp_rules.cli._common import console, fail
-from vbp_rules.packs import load_pack
-from vbp_rules.testing.authoring import lint_pack, scaffold_pack
+from vbp_rules.cli._lazy import lint_pack, load_pack, scaffold_pack
 
 
 @app.command("new-pack")

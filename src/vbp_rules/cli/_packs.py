@@ -13,15 +13,29 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from vbp_rules.cli import app
-from vbp_rules.cli._common import console, err_console, fail
+from vbp_rules.cli._common import console, fail, print_error
+from vbp_rules.cli._lazy import (
+    facts_json_schema,
+    list_packs,
+    load_facts,
+    load_pack,
+    pack_json_schema,
+    render_parameter,
+    rule_coverage,
+    run_pack_tests,
+)
+from vbp_rules.cli._report import (
+    FailOn,
+    exit_status,
+    print_accounting,
+    print_findings,
+    print_summary,
+    require_facts,
+)
 from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
-from vbp_rules.facts import facts_json_schema, load_facts
-from vbp_rules.packs import list_packs, load_pack, pack_json_schema
-from vbp_rules.packs._params import render_parameter
-from vbp_rules.packs.testing import rule_coverage, run_pack_tests
-from vbp_rules.vocab import ACTIONS
 
 
 class OutputFormat(str, Enum):
@@ -103,7 +117,7 @@ def show_command(pack: Annotated[str, typer.Argument(help="Pack id or path.")]) 
     """Show a pack: metadata, parameters (with citations), interpretations and rules."""
     p = load_pack(pack)
     m = p.model
-    console.print(f"[bold]{m.id}[/] — {m.title.zh}\n{m.title.en}", highlight=False)
+    console.print(Text(m.id, style="bold"), Text(f"— {m.title.zh}\n{m.title.en}"))
     window = f"{m.in_force.start} .. {m.in_force.end or 'open'}" if m.in_force else "not stated"
     console.print(
         f"document {m.document_number}, issued {m.issued_on}, status {m.status}, in force {window}",
@@ -113,17 +127,15 @@ def show_command(pack: Annotated[str, typer.Argument(help="Pack id or path.")]) 
         f"issuers: {p.issuer}" + (f"; extends {m.extends}" if m.extends else ""), highlight=False
     )
     if not m.source.complete:
-        console.print(
-            f"[yellow]incomplete source:[/] {m.source.note.en if m.source.note else ''}",
-            highlight=False,
-        )
+        note = m.source.note.en if m.source.note else ""
+        console.print(Text("incomplete source:", style="yellow"), Text(note))
     params = Table(title="parameters")
     for col in ("name", "type", "value", "clause", "source text"):
         params.add_column(col, overflow="fold")
     for name, prm in m.parameters.items():
-        value = render_parameter(p.values.get(name))
+        value: str | Text = render_parameter(p.values.get(name))
         if p.values.get(name) is None:
-            value = "[yellow]unspecified in source[/]"
+            value = Text("unspecified in source", style="yellow")
         params.add_row(name, prm.type, value, prm.cite.clause, prm.cite.text)
     console.print(params)
     unspecified = [n for n in m.parameters if p.values.get(n) is None]
@@ -165,14 +177,20 @@ def show_command(pack: Annotated[str, typer.Argument(help="Pack id or path.")]) 
 def validate_command(
     files: Annotated[list[Path], typer.Argument(help="pack.yaml files or pack folders.")],
 ) -> None:
-    """Validate pack files; every problem is printed with file, line and field."""
+    """Validate pack files; every problem is printed with file, line and field.
+
+    Exit status 1 when a pack is invalid, 2 when a file or folder does not exist.
+    """
+    for f in files:
+        if not f.exists():
+            fail(f"no such pack file or folder: {f}")
     bad = 0
     for f in files:
         try:
             p = load_pack(f)
         except VbpRulesError as exc:
             bad += 1
-            err_console.print(str(exc), highlight=False)
+            print_error(str(exc))
             continue
         console.print(
             f"{f}: ok ({p.id}, {len(p.rules)} rules, {len(p.model.parameters)} parameters)",
@@ -194,8 +212,8 @@ def pack_test_command(
     results = run_pack_tests(p)
     failed = [r for r in results if not r.passed]
     for r in results:
-        mark = "[green]PASS[/]" if r.passed else "[red]FAIL[/]"
-        console.print(f"{mark} {r.case.test_id}", highlight=False)
+        mark = Text("PASS", style="green") if r.passed else Text("FAIL", style="red")
+        console.print(mark, Text(r.case.test_id))
         for problem in r.problems:
             console.print(f"    {problem}", highlight=False)
     if coverage:
@@ -264,7 +282,12 @@ def evaluate_command(
         typer.Option("--set", help="Override a parameter: name=value, repeatable."),
     ] = None,
     include_compliant: Annotated[
-        bool, typer.Option("--all", help="Include compliant findings.")
+        bool,
+        typer.Option(
+            "--all",
+            help="Every finding, compliant ones too: the table lists them all, one a line; "
+            "JSON and CSV include compliant findings.",
+        ),
     ] = False,
     assume_tz: Annotated[
         str | None, typer.Option("--assume-tz", help="Zone for naive timestamps in the facts.")
@@ -277,6 +300,21 @@ def evaluate_command(
             "frame or stream; all return the same findings.",
         ),
     ] = EngineChoice.auto,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            min=0,
+            help="How many breaches the table lists, and how many rejects stderr lists.",
+        ),
+    ] = 20,
+    fail_on: Annotated[
+        list[FailOn] | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit with status 1 if there is a breach, or a rejected input; repeatable.",
+        ),
+    ] = None,
     rules: Annotated[
         str | None,
         typer.Option("--rules", help="Evaluate only these rules: comma-separated ids."),
@@ -290,7 +328,12 @@ def evaluate_command(
         ),
     ] = None,
 ) -> None:
-    """Evaluate facts against a pack and print the findings."""
+    """Evaluate facts against a pack and print the findings.
+
+    The table shows a summary per rule and the breaches, one line each (--limit, --all).
+    stderr always lists the files read and skipped and counts findings by outcome, skips
+    and rejects. Exit status 0, or 1 with --fail-on when a breach or reject is found.
+    """
     from vbp_rules.evaluation import evaluate  # noqa: PLC0415
 
     p = load_pack(pack)
@@ -300,6 +343,7 @@ def evaluate_command(
         if not f.exists():
             fail(f"no such facts file or folder: {f}")
     fs = load_facts(*facts, assume_tz=assume_tz)
+    require_facts(fs, facts)
     ev = evaluate(
         p,
         fs,
@@ -311,49 +355,16 @@ def evaluate_command(
     if output is not None:
         written = ev.write(output)
         err_console.print("wrote " + ", ".join(str(w) for w in written), highlight=False)
-        return
-    if fmt is OutputFormat.json:
+    elif fmt is OutputFormat.json:
         typer.echo(ev.to_json(include_compliant=include_compliant))
-        return
-    records = ev.to_records(include_compliant=include_compliant)
-    if fmt is OutputFormat.csv:
-        # the findings table (stable columns); rejects go to stderr (or beside, --output)
+    elif fmt is OutputFormat.csv:
+        # the findings table (stable columns); the rejects are listed on stderr below
         sys.stdout.write(ev.to_csv("findings", include_compliant=include_compliant))
-        for r in ev.rejects:
-            err_console.print(f"rejected: {r}", highlight=False, markup=False)
-        return
-    table = Table(title=f"{p.id} as of {ev.as_of.isoformat()} — {len(records)} findings")
-    for col in ("rule", "clause", "subject", "period", "outcome", "tier", "actions", "values"):
-        table.add_column(col, overflow="fold")
-    for finding in ev.findings:
-        if finding.outcome == "compliant" and not include_compliant:
-            continue
-        values = ", ".join(f"{k}={_short(v)}" for k, v in finding.values)
-        flags = f" [{','.join(sorted(finding.flags))}]" if finding.flags else ""
-        table.add_row(
-            finding.rule_id,
-            finding.citation.clause,
-            str(finding.subject),
-            str(finding.period or ""),
-            finding.outcome + flags,
-            finding.tier or "",
-            ", ".join(ACTIONS[a].en if a in ACTIONS else a for a in finding.actions),
-            values,
-        )
-    console.print(table)
-    summary = ev.summary()
-    console.print(
-        f"engine: {ev.engine}; summary: " + ", ".join(f"{k}={v}" for k, v in summary.items()),
-        highlight=False,
-    )
-    for r in ev.rejects[:20]:
-        err_console.print(f"rejected: {r}", highlight=False)
-
-
-def _short(v: object) -> str:
-    from vbp_rules.engine.semantics import format_display  # noqa: PLC0415
-
-    return format_display(v)
+    else:
+        print_summary(p, ev)
+        print_findings(ev, limit=limit, everything=include_compliant)
+    print_accounting(fs, ev, limit=limit)
+    raise typer.Exit(exit_status(ev, fail_on or ()))
 
 
 @app.command("schema")

@@ -47,7 +47,6 @@ from vbp_rules.engine.semantics import (
     period_of,
 )
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
-from vbp_rules.facts._gc import paused_gc
 from vbp_rules.findings import Evaluation, Finding, RowRef, Skip, Subject, sort_findings
 from vbp_rules.packs.model import (
     ChangeBandRule,
@@ -858,39 +857,38 @@ def evaluate_frame(
     settings = evaluation_settings(
         pack, as_of=as_of, interpretations=interpretations, calendar=calendar
     )
-    with paused_gc():
-        prep = prepare(facts, backend=backend, session=session)
-        run = _FrameRun(
-            pack,
-            prep.facts,
-            tables=prep.tables,
-            backend=prep.backend,
-            session=prep.session,
-            only_rules=frozenset(only_rules) if only_rules is not None else None,
-            **settings,
-            out_of_force=out_of_force,
-        )
-        run.run()
-        results = _Results(run)
-        keys = subject_key_columns(pack)
-        return Evaluation(
-            pack_id=pack.id,
-            as_of=run.as_of,
-            engine="frame",
-            findings=_FindingTable(results, keys),
-            skips=_SkipTable(results, keys),
-            rejects=tuple(prep.facts.rejects),
-            interpretations=tuple(sorted(run.interpretations.items())),
-            input_rows=prep.facts.total_rows(),
-            metadata=(
-                ("issuer", pack.issuer),
-                ("lineage", pack.lineage()),
-                ("backend", prep.backend),
-                ("compiled_rules", tuple(dict.fromkeys(run.compiled))),
-                ("fallback_rules", tuple(sorted(run.fallback.items()))),
-            ),
-            key_columns=keys,
-        )
+    prep = prepare(facts, backend=backend, session=session)
+    run = _FrameRun(
+        pack,
+        prep.facts,
+        tables=prep.tables,
+        backend=prep.backend,
+        session=prep.session,
+        only_rules=frozenset(only_rules) if only_rules is not None else None,
+        **settings,
+        out_of_force=out_of_force,
+    )
+    run.run()
+    results = _Results(run)
+    keys = subject_key_columns(pack)
+    return Evaluation(
+        pack_id=pack.id,
+        as_of=run.as_of,
+        engine="frame",
+        findings=_FindingTable(results, keys),
+        skips=_SkipTable(results, keys),
+        rejects=tuple(prep.facts.rejects),
+        interpretations=tuple(sorted(run.interpretations.items())),
+        input_rows=prep.facts.total_rows(),
+        metadata=(
+            ("issuer", pack.issuer),
+            ("lineage", pack.lineage()),
+            ("backend", prep.backend),
+            ("compiled_rules", tuple(dict.fromkeys(run.compiled))),
+            ("fallback_rules", tuple(sorted(run.fallback.items()))),
+        ),
+        key_columns=keys,
+    )
 
 
 __all__ += ["encode_tables"]

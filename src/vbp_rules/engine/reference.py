@@ -22,7 +22,6 @@ from vbp_rules.engine.semantics import (
     resolve_interpretations,
 )
 from vbp_rules.facts import FactSet
-from vbp_rules.facts._gc import paused_gc
 from vbp_rules.findings import Evaluation
 from vbp_rules.packs.pack import Pack
 
@@ -69,16 +68,15 @@ def evaluate(
         PackValidationError: an unknown interpretation or option.
         OutOfForceError: ``out_of_force="error"`` and a subject is out of force.
     """
-    with paused_gc():
-        fs = facts if isinstance(facts, FactSet) else FactSet.from_records(facts)
-        run = Run(
-            pack,
-            fs,
-            **evaluation_settings(
-                pack, as_of=as_of, interpretations=interpretations, calendar=calendar
-            ),
-            out_of_force=out_of_force,
-            only_rules=frozenset(rules) if rules is not None else None,
-        )
-        run.run()
-        return run.result("reference")
+    fs = facts if isinstance(facts, FactSet) else FactSet.from_records(facts)
+    run = Run(
+        pack,
+        fs,
+        **evaluation_settings(
+            pack, as_of=as_of, interpretations=interpretations, calendar=calendar
+        ),
+        out_of_force=out_of_force,
+        only_rules=frozenset(rules) if rules is not None else None,
+    )
+    run.run()
+    return run.result("reference")

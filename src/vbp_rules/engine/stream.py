@@ -54,7 +54,6 @@ from vbp_rules.engine.semantics import (
 from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
 from vbp_rules.expr import NotApplicable
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet, RejectedInput
-from vbp_rules.facts._gc import paused_gc
 from vbp_rules.facts.loading import _explain
 from vbp_rules.findings import Evaluation, Finding, Skip, sort_findings
 from vbp_rules.packs.model import (
@@ -1295,12 +1294,11 @@ def evaluate_stream(
     Same signature and result type as the reference engine's ``evaluate``; see
     :func:`replay`.
     """
-    with paused_gc():
-        return replay(
-            pack,
-            facts,
-            as_of=as_of,
-            interpretations=interpretations,
-            calendar=calendar,
-            out_of_force=out_of_force,
-        )
+    return replay(
+        pack,
+        facts,
+        as_of=as_of,
+        interpretations=interpretations,
+        calendar=calendar,
+        out_of_force=out_of_force,
+    )

@@ -21,7 +21,7 @@ from vbp_rules.facts._types import (
     Year,
     parse_ratio,
 )
-from vbp_rules.facts.loading import FactSet, RejectedInput, load_facts
+from vbp_rules.facts.loading import FactSet, RejectedInput, SkippedSource, load_facts
 from vbp_rules.facts.models import (
     FACT_KINDS,
     Agreement,
@@ -76,6 +76,7 @@ __all__ = [
     "RejectedInput",
     "ReportingUnit",
     "Settlement",
+    "SkippedSource",
     "Year",
     "facts_json_schema",
     "load_facts",

@@ -25,6 +25,7 @@ whole source unreadable raise :class:`~vbp_rules.errors.FactsError`.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from datetime import tzinfo
@@ -37,8 +38,14 @@ from pydantic import ValidationError
 
 from vbp_rules.errors import FactsError
 from vbp_rules.facts._frames import frame_rows, is_frame
-from vbp_rules.facts._gc import paused_gc
-from vbp_rules.facts._readers import RawRow, check_kind, did_you_mean, files_in, read_file
+from vbp_rules.facts._readers import (
+    SUFFIXES,
+    RawRow,
+    check_kind,
+    did_you_mean,
+    files_in,
+    read_file,
+)
 from vbp_rules.facts._types import CONTEXT_ASSUME_TZ
 from vbp_rules.facts.models import (
     FACT_KINDS,
@@ -59,9 +66,11 @@ from vbp_rules.facts.models import (
     Settlement,
 )
 
-__all__ = ["FactSet", "RejectedInput", "load_facts"]
+__all__ = ["FactSet", "RejectedInput", "SkippedSource", "load_facts"]
 
 PYTHON_SOURCE: Final = "python"
+
+_log = logging.getLogger(__name__)
 
 
 @attrs.frozen(kw_only=True)
@@ -106,6 +115,47 @@ class RejectedInput:
         return f"{where}: {self.reason}"
 
 
+@attrs.frozen(kw_only=True)
+class SkippedSource:
+    """An entry of a facts folder that was not read, and why.
+
+    >>> SkippedSource(source="data/orders.tsv", reason="unsupported file type '.tsv'")
+    SkippedSource(source='data/orders.tsv', reason="unsupported file type '.tsv'")
+
+    Attributes:
+        source: the entry's path as it was reached (``"data/orders.tsv"``).
+        reason: why it was skipped, in words.
+    """
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+def _skipped_in(directory: Path, read: Iterable[Path]) -> list[SkippedSource]:
+    """The entries of ``directory`` that :func:`files_in` leaves out, with the reason."""
+    taken = set(read)
+    skipped = []
+    for entry in sorted(directory.iterdir()):
+        if entry in taken:
+            continue
+        if entry.name.startswith("."):
+            reason = "hidden"
+        elif entry.is_dir():
+            reason = "a folder (folders inside a facts folder are not read)"
+        elif not entry.is_file():
+            reason = "not a regular file"
+        else:
+            reason = (
+                f"unsupported file type {entry.suffix or '(none)'!r}; "
+                f"use one of {', '.join(SUFFIXES)}"
+            )
+        skipped.append(SkippedSource(source=str(entry), reason=reason))
+    return skipped
+
+
 def _rows(value: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(value)
 
@@ -116,7 +166,9 @@ class FactSet:
 
     Build one with :func:`load_facts` or :meth:`from_records`. Ids are unique within a
     kind. ``len(facts)`` counts accepted facts; :meth:`total_rows` adds the rejected
-    rows, so it equals the number of input rows read.
+    rows, so it equals the number of input rows read. ``sources`` names every file (or
+    ``"python"``) read, in order; ``skipped`` every entry of a facts folder that was not
+    read, with the reason (an unsupported type, a hidden file, a subfolder).
     """
 
     batches: tuple[Batch, ...] = attrs.field(default=(), converter=_rows)
@@ -137,6 +189,7 @@ class FactSet:
     prepayments: tuple[Prepayment, ...] = attrs.field(default=(), converter=_rows)
     rejects: tuple[RejectedInput, ...] = attrs.field(default=(), converter=_rows)
     sources: tuple[str, ...] = attrs.field(default=(), converter=_rows)
+    skipped: tuple[SkippedSource, ...] = attrs.field(default=(), converter=_rows)
     # kind -> id -> (source, row) of each accepted fact, for "first seen at" messages.
     _origins: Mapping[str, Mapping[str, tuple[str, int | None]]] = attrs.field(
         init=False, factory=dict, eq=False, repr=False
@@ -178,9 +231,8 @@ class FactSet:
                 time zone.
         """
         builder = _Builder(assume_tz)
-        with paused_gc():
-            builder.add_records(records, source)
-            return builder.build()
+        builder.add_records(records, source)
+        return builder.build()
 
     def rows(self, kind: str) -> tuple[FactModel, ...]:
         """The accepted facts of ``kind`` (``"orders"``); FactsError if no such kind."""
@@ -248,7 +300,11 @@ def load_facts(
         name = os.fspath(source)
         path = Path(name)
         if path.is_dir():
-            for file in files_in(path):
+            files = files_in(path)
+            for skipped in _skipped_in(path, files):
+                _log.info("skipped %s", skipped)
+                builder.skipped.append(skipped)
+            for file in files:
                 builder.add_file(file, str(file), kind)
         elif path.is_file():
             builder.add_file(path, name, kind)
@@ -280,8 +336,10 @@ class _Builder:
         }
         self.rejects: list[RejectedInput] = []
         self.sources: dict[str, None] = {}  # an ordered set
+        self.skipped: list[SkippedSource] = []
 
     def add_file(self, path: Path, source: str, kind: str | None) -> None:
+        _log.debug("reading %s", source)
         self.sources[source] = None
         for raw in read_file(path, source, kind):
             self.add_raw(raw, source)
@@ -310,6 +368,7 @@ class _Builder:
     def absorb(self, facts: FactSet) -> None:
         for source in facts.sources:
             self.sources[source] = None
+        self.skipped.extend(facts.skipped)
         self.rejects.extend(facts.rejects)
         for kind in FACT_KINDS:
             origins = facts._origins.get(kind, {})
@@ -342,6 +401,7 @@ class _Builder:
             **{kind: self.facts[kind] for kind in FACT_KINDS},
             rejects=self.rejects,
             sources=tuple(self.sources),
+            skipped=self.skipped,
         )
         object.__setattr__(facts, "_origins", self.origins)
         return facts
