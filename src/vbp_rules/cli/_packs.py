@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vbp_rules.cli import app
-from vbp_rules.cli._common import console, fail, print_error
+from vbp_rules.cli._common import console, err_console, fail, print_error
 from vbp_rules.cli._lazy import (
     facts_json_schema,
     list_packs,

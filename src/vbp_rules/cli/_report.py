@@ -65,7 +65,7 @@ def _one_line(text: str) -> str:
 
 def finding_line(finding: Finding) -> str:
     """One finding on one line: outcome [flags], rule, clause, subject, period, tier, ..."""
-    from vbp_rules.engine.reference import _fmt  # noqa: PLC0415
+    from vbp_rules.engine.semantics import format_display as _fmt  # noqa: PLC0415
 
     outcome: str = finding.outcome
     if finding.flags:

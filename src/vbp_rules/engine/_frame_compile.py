@@ -49,6 +49,8 @@ from vbp_rules.expr import (
 )
 
 __all__ = [
+    "TZ_OFFSET_US",
+    "US_PER_DAY",
     "Lookup",
     "Scope",
     "Unsupported",
@@ -275,8 +277,8 @@ def compile_node(node: Node, scope: Scope) -> Val:
         Unsupported: a construct outside the compiled subset.
     """
     if isinstance(node, Number):
-        v = node.value
-        return _lit_num(v.numerator if v.denominator == 1 else v)
+        lit = node.value
+        return _lit_num(lit.numerator if lit.denominator == 1 else lit)
     if isinstance(node, String):
         return Val("str", nw.lit(node.value, dtype=nw.String))
     if isinstance(node, Boolean):
@@ -332,7 +334,7 @@ def num_op(op: str, a: Val, b: Val, scope: Scope | None = None) -> Val:
     if op == "/":
         # a/b = (a.n * b.d) / (b.n * a.d); keep the denominator positive
         num = _scale(a.expr, b.den)
-        den = _scale(b.expr, a.den)
+        den: nw.Expr = _scale(b.expr, a.den)
         if scope is not None:
             scope.not_applicable.append((b.expr == 0) & ~a.expr.is_null())
         one = nw.lit(1, dtype=nw.Int64)
@@ -340,8 +342,7 @@ def num_op(op: str, a: Val, b: Val, scope: Scope | None = None) -> Val:
         safe = nw.when(den == 0).then(one).otherwise(den * sign)
         return Val("num", num * sign, safe, tag="frac")
     left, right = cross(a, b)
-    den = _mul_den(a.den, b.den)
-    return Val("num", left + right if op == "+" else left - right, den, tag=tag)
+    return Val("num", left + right if op == "+" else left - right, _mul_den(a.den, b.den), tag=tag)
 
 
 def _int_arg(v: Val, what: str) -> nw.Expr:
@@ -487,10 +488,10 @@ def _call(node: Call, scope: Scope) -> Val:
     if name == "next_month_end" and len(args) == 1:
         return Val("day", month_end_expr(scope, _local_day(args[0]), 1))
     if name == "working_days_between" and len(args) == 2:
-        a, b = _day_of(args[0], name), _day_of(args[1], name)
-        scope.in_range.extend([a, b])
-        scope.touched.extend([a, b])
-        return Val("num", scope.lookup(b, "cum") - scope.lookup(a, "cum"))
+        day_a, day_b = _day_of(args[0], name), _day_of(args[1], name)
+        scope.in_range.extend([day_a, day_b])
+        scope.touched.extend([day_a, day_b])
+        return Val("num", scope.lookup(day_b, "cum") - scope.lookup(day_a, "cum"))
     if name == "add_working_days" and len(args) == 2:
         d, n = args
         if n.kind != "num" or n.den != 1:
@@ -582,7 +583,7 @@ def _extreme(name: str, args: list[Val]) -> Val:
     if any(v.kind == "null" for v in args):
         # min()/max() are null if any argument is null
         kinds = {v.kind for v in args} - {"null"}
-        return Val(next(iter(kinds), "null"), nw.lit(None, dtype=nw.Int64))  # type: ignore[arg-type]
+        return Val(next(iter(kinds), "null"), nw.lit(None, dtype=nw.Int64))
     kinds = {v.kind for v in args}
     if len(kinds) != 1 or kinds & {"bool", "str", "duration"}:
         raise Unsupported(f"{name}() of {sorted(kinds)}")

@@ -137,8 +137,6 @@ class _Values:
             return ValueSpec(name, "", "const", 1, const=v.const)
         col = f"__v{self.count}"
         self.count += 1
-        if v.kind == "duration":
-            raise Unsupported("a duration as a recorded value")
         if v.kind == "num" and not isinstance(v.den, int):
             self.exprs += [v.expr.alias(col), v.den.alias(f"{col}_d")]
             return ValueSpec(name, col, "num", None, v.tag, v.places)
@@ -388,7 +386,7 @@ def _end_of(v: Val) -> Val:
 
 
 def _determination(
-    ctx: _Ctx, chain: _Chain
+    ctx: _Ctx,
 ) -> tuple[nw.Expr, nw.Expr, dict[int, tuple[ValueSpec, ...]]]:
     rule = ctx.rule
     assert isinstance(rule, DeterminationRule)  # noqa: S101
@@ -404,7 +402,7 @@ def _determination(
         specs = tuple(ctx.values.add(name, ctx.compile(src)) for name, src in c.values.items())
         case_values[i] = specs
         compiled.append((i, c, when))
-    for i, c, when in reversed(compiled):
+    for i, _case, when in reversed(compiled):
         if when.kind == "null":
             status = _lit("skip:missing_fact")
             case = nw.lit(i, dtype=nw.Int64)
@@ -603,7 +601,7 @@ def lower_decision(
     elif isinstance(rule, DeadlineRule):
         final, specs = _deadline(ctx, chain)
     elif isinstance(rule, DeterminationRule):
-        final, case, case_values = _determination(ctx, chain)
+        final, case, case_values = _determination(ctx)
     elif isinstance(rule, ChangeBandRule):
         final, specs, case_values = _change_band(ctx, chain)
     elif isinstance(rule, NeedsReviewRule):

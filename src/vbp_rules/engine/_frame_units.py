@@ -246,11 +246,12 @@ def _grouped(  # noqa: PLR0915 - one linear pipeline
     # the members with their subject's __unit, for reading subjects back (lazy)
     members = lf.with_columns(nw.col(ROW).min().over(*group_cols).alias(UNIT))
     columns: dict[str, Val] = {}
-    for name, v, c in zip(key_names, key_vals, key_cols, strict=True):
-        columns[name] = attrs.evolve(v, expr=nw.col(c))
+    for name, v, kc in zip(key_names, key_vals, key_cols, strict=True):
+        columns[name] = attrs.evolve(v, expr=nw.col(kc))
     escapes = ["__na_any"]
     big: list[nw.Expr] = []
-    for i, (name, fn, v) in enumerate(aggs):
+    for i, (name, fn, av) in enumerate(aggs):
+        v = av  # type: ignore[assignment]
         c = nw.col(f"__a{i}")
         if v is None or fn == "count_if":
             columns[name] = Val("num", c.cast(WIDE))

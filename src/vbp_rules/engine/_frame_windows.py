@@ -159,14 +159,19 @@ def relative_decision(
             lf = lf.with_columns(nw.lit(0, dtype=nw.Int64).alias("__all"))
             cols = ["__all"]
         lf = lf.with_columns(tn.sum().over(*cols).alias("__tn"), td.sum().over(*cols).alias("__td"))
-        phase2 = nw.when(exempt_col).then(_lit("skip:exempted"))
-        phase2 = phase2.otherwise(
-            nw.when(nw.col("__zero"))
-            .then(_lit("skip:not_applicable"))
+        phase2 = (
+            nw.when(exempt_col)
+            .then(_lit("skip:exempted"))
             .otherwise(
-                _lit("skip:not_configured")
-                if unconfigured is not None
-                else nw.when(nw.col("__breach")).then(_lit("breach")).otherwise(_lit("compliant"))
+                nw.when(nw.col("__zero"))
+                .then(_lit("skip:not_applicable"))
+                .otherwise(
+                    _lit("skip:not_configured")
+                    if unconfigured is not None
+                    else nw.when(nw.col("__breach"))
+                    .then(_lit("breach"))
+                    .otherwise(_lit("compliant"))
+                )
             )
         )
         detail = (

@@ -36,6 +36,7 @@ from vbp_rules.engine._frame_decide import Lowered, ValueSpec, decode_number, lo
 from vbp_rules.engine._frame_ingest import ROW, field_types, from_day, from_us, python_columns
 from vbp_rules.engine._frame_units import UNIT, UnitFrame, build_unit_frame
 from vbp_rules.engine.semantics import (
+    FactRows,
     OutOfForcePolicy,
     Run,
     Unit,
@@ -46,7 +47,7 @@ from vbp_rules.engine.semantics import (
     pending_detail,
     period_of,
 )
-from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
+from vbp_rules.facts import FACT_KINDS, FactModel, FactSet, RejectedInput
 from vbp_rules.findings import Evaluation, Finding, RowRef, Skip, Subject, sort_findings
 from vbp_rules.packs.model import (
     ChangeBandRule,
@@ -118,8 +119,13 @@ class _ColumnarFacts:
 
     def __init__(self, facts: Any) -> None:
         self.columnar = facts
-        self.rejects = facts.rejects
+        self._rejects: tuple[RejectedInput, ...] = tuple(facts.rejects)
         self._rows: dict[str, tuple[FactModel, ...]] = {}
+
+    @property
+    def rejects(self) -> tuple[RejectedInput, ...]:
+        """The rejected inputs, as the row loader gives them."""
+        return self._rejects
 
     def rows(self, kind: str) -> tuple[FactModel, ...]:
         found = self._rows.get(kind)
@@ -206,7 +212,7 @@ class _FrameRun(Run):
     def __init__(
         self,
         pack: Pack,
-        facts: FactSet,
+        facts: FactRows,
         *,
         tables: Mapping[str, nw.LazyFrame[Any]],
         backend: str,

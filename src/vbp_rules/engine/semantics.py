@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 
 import attrs
 
@@ -27,7 +27,7 @@ from vbp_rules.calendar import WorkCalendar, add_months, ensure_aware, month_end
 from vbp_rules.engine._functions import CalendarContext
 from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
 from vbp_rules.expr import FunctionSpec, NotApplicable, to_fraction
-from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
+from vbp_rules.facts import FACT_KINDS, FactModel, RejectedInput
 from vbp_rules.findings import (
     Citation,
     Evaluation,
@@ -60,6 +60,7 @@ from vbp_rules.vocab import BOUND_WORDS, compare
 
 __all__ = [
     "REFERENCE_KINDS",
+    "FactRows",
     "OutOfForcePolicy",
     "Run",
     "Unit",
@@ -88,6 +89,23 @@ _KEY_FIELDS = (
     "product_id",
     "generic_name",
 )
+
+
+class FactRows(Protocol):
+    """What the shared semantics read of facts: a :class:`FactSet`, or a columnar view."""
+
+    @property
+    def rejects(self) -> tuple[RejectedInput, ...]:
+        """The rejected inputs."""
+        ...  # pragma: no cover - protocol
+
+    def rows(self, kind: str) -> tuple[FactModel, ...]:
+        """The accepted rows of one kind, as fact models."""
+        ...  # pragma: no cover - protocol
+
+    def total_rows(self) -> int:
+        """Accepted rows plus rejected inputs."""
+        ...  # pragma: no cover - protocol
 
 
 class _Missing(Exception):  # noqa: N818 - internal signal
@@ -287,7 +305,7 @@ class Run:
     def __init__(
         self,
         pack: Pack,
-        facts: FactSet,
+        facts: FactRows,
         *,
         as_of: datetime,
         calendar: WorkCalendar,
@@ -1250,7 +1268,7 @@ def accounting_skip(pack: Pack, kind: str, row_id: str, detail: str | None = Non
 
 def accounting_skips(
     pack: Pack,
-    facts: FactSet,
+    facts: FactRows,
     seen: set[RowRef],
     *,
     unread: Callable[[str], str | None] | None = None,
