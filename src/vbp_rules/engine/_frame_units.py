@@ -115,7 +115,16 @@ def build_unit_frame(
         return UnitFrame(
             lf=lf, scope=dscope, grouped=False, key_names=(), key_vals=(), members=lf, selected=lf
         )
-    return _grouped(pack, rule, lf, scope, per_batch, batches, period_frame, apply_lookups)
+    return _grouped(
+        pack,
+        rule=rule,
+        lf=lf,
+        scope=scope,
+        per_batch=per_batch,
+        batches=batches,
+        period_frame=period_frame,
+        apply_lookups=apply_lookups,
+    )
 
 
 def _join_batch_values(
@@ -164,6 +173,7 @@ def _join_batch_values(
 
 def _grouped(  # noqa: PLR0915 - one linear pipeline
     pack: Pack,
+    *,
     rule: Rule,
     lf: nw.LazyFrame[Any],
     scope: Scope,

@@ -93,7 +93,7 @@ def streak_decision(
     return _lit("decided"), specs, [holds.alias("__holds")], after, ("__order", "__pstart")
 
 
-def relative_decision(
+def relative_decision(  # noqa: PLR0915 - one rule kind, read top to bottom
     ctx: _Ctx, chain: _Chain, exempt: nw.Expr | None
 ) -> tuple[nw.Expr, list[ValueSpec], list[nw.Expr], After, tuple[str, ...]]:
     """A subject's ratio against the pooled level of the subjects assessed with it."""
@@ -129,9 +129,9 @@ def relative_decision(
             else:
                 raise Unsupported("a relative bound that may be undecided")
     part: list[str] = ["__pstart"] if ctx.rule.period is not None else []
-    for k in rule.population_by:
-        if k in ctx.uf.key_names:
-            part.append(f"__k{ctx.uf.key_names.index(k)}")
+    part += [f"__k{ctx.uf.key_names.index(k)}" for k in rule.population_by if k in ctx.uf.key_names]
+    if any(k not in ctx.uf.key_names and k in ctx.scope.columns for k in rule.population_by):
+        raise Unsupported("a population split by a value that is not a subject key")
     metric = num_op("/", n, d)
     level = Val("num", nw.col("__tn") * d.den, nw.col("__td") * n.den, tag="frac")
     limit = num_op("-" if op in ("<", "<=") else "+", level, margin)

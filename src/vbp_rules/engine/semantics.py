@@ -1281,9 +1281,11 @@ def accounting_skips(
     out = []
     for kind in FACT_KINDS:
         detail = unread(kind) if unread is not None else None
-        for row in facts.rows(kind):
-            if (kind, row.id) not in seen:
-                out.append(accounting_skip(pack, kind, row.id, detail))
+        out.extend(
+            accounting_skip(pack, kind, row.id, detail)
+            for row in facts.rows(kind)
+            if (kind, row.id) not in seen
+        )
     return out
 
 
