@@ -1278,7 +1278,7 @@ def accounting_skips(
     Institutions and enterprises are ``reference_data``; other rows ``no_applicable_rule``
     with a detail that ``unread(kind)`` may give (an engine that does not read a kind).
     """
-    out = []
+    out: list[Skip] = []
     for kind in FACT_KINDS:
         detail = unread(kind) if unread is not None else None
         out.extend(
