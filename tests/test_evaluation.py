@@ -177,15 +177,7 @@ def test_the_reference_module_function_still_works() -> None:
     "engine",
     [
         "reference",
-        pytest.param(
-            "frame",
-            marks=pytest.mark.xfail(
-                reason="engine/frame.py reads frames with its own _native_rows (pandas "
-                "float64 gaps become float rejects); to route through "
-                "vbp_rules.facts._frames.frame_rows in the frame engine rewrite",
-                strict=True,
-            ),
-        ),
+        "frame",
     ],
 )
 def test_a_pandas_frame_with_gaps_evaluates_without_warnings(engine: str) -> None:

@@ -729,7 +729,7 @@ class WorkCalendar:
 
         >>> first, working, cum, positions = WorkCalendar.china().day_arrays()
         >>> first, working[0], cum[0], positions[0]
-        (datetime.date(2000, 1, 1), 0, 0, 2)
+        (datetime.date(2000, 1, 1), 0, 0, 3)
         """
         t = self._tables
         return _data.EPOCH, bytes(t.working), tuple(t.cum), tuple(t.positions)

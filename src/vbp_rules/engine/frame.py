@@ -28,7 +28,13 @@ import attrs
 import narwhals as nw
 
 from vbp_rules.calendar import WorkCalendar
-from vbp_rules.engine._frame_backend import detect_backend, lazy_table, period_table, read_native
+from vbp_rules.engine._frame_backend import (
+    BACKENDS,
+    detect_backend,
+    lazy_table,
+    period_table,
+    read_native,
+)
 from vbp_rules.engine._frame_backend import to_backend as _to_backend
 from vbp_rules.engine._frame_calendar import apply_lookups, day_tables, provisional_years
 from vbp_rules.engine._frame_compile import Scope, Unsupported
@@ -154,6 +160,20 @@ class Prepared:
     unit_cache: dict[tuple[object, ...], Any] | None = None
 
 
+#: Eager frame libraries: their data is validated into Polars, which runs the plan.
+_EAGER = frozenset({"pandas", "pyarrow"})
+
+
+def _lazy_backend(name: str) -> str:
+    """Where the plan runs: a lazy backend as given; pandas and PyArrow data on Polars."""
+    if name in _EAGER:
+        return "polars"
+    if name not in BACKENDS:
+        msg = f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}"
+        raise ValueError(msg)
+    return name
+
+
 def prepare(
     facts: FactsInput | Prepared | str | os.PathLike[str],
     *,
@@ -170,7 +190,7 @@ def prepare(
     if isinstance(facts, Prepared):
         return facts
     if isinstance(facts, FactSet):
-        chosen = backend or "polars"
+        chosen = _lazy_backend(backend or "polars")
         return Prepared(
             facts=facts,
             tables=encode_tables(facts, chosen, session),
@@ -184,7 +204,7 @@ def prepare(
         for value in facts.values():
             found = found or detect_backend(value)
     columnar = scan_facts(facts)
-    chosen = backend or found or "polars"
+    chosen = _lazy_backend(backend or found or "polars")
     tables = {
         kind: _to_backend(columnar.tables[kind].drop("__src_row"), chosen, session)
         for kind in FACT_KINDS

@@ -13,7 +13,7 @@ import math
 import warnings
 from typing import Any
 
-__all__ = ["frame_rows", "is_frame"]
+__all__ = ["frame_cell", "frame_rows", "is_frame"]
 
 #: Top-level modules whose objects are DataFrames (or lazy frames / relations).
 _FRAME_MODULES = frozenset(
@@ -38,7 +38,8 @@ def is_frame(value: object) -> bool:
     return type(value).__module__.split(".")[0] in _FRAME_MODULES
 
 
-def _null(value: object) -> object:
+def frame_cell(value: object) -> object:
+    """One cell of a frame as a fact row reads it: NaN/NaT null, a whole float its int."""
     if isinstance(value, float):
         if math.isnan(value):
             return None
@@ -66,4 +67,4 @@ def frame_rows(value: Any) -> list[dict[str, object]]:
         if isinstance(frame, nw.LazyFrame):
             frame = frame.collect()
         rows: list[dict[str, object]] = frame.rows(named=True)
-    return [{k: _null(v) for k, v in row.items()} for row in rows]
+    return [{k: frame_cell(v) for k, v in row.items()} for row in rows]

@@ -44,6 +44,7 @@ import attrs
 
 from vbp_rules.errors import FactsError
 from vbp_rules.facts._columns import ROW, field_types, normalized_columns, python_columns, to_python
+from vbp_rules.facts._frames import frame_cell
 from vbp_rules.facts._readers import (
     RawRow,
     _list_kind,
@@ -240,12 +241,14 @@ class _Scanner:
         self._add_raw(unit, source, raws)
 
     def add_frame(self, kind: str, frame: Any, source: str) -> None:
-        df = _to_polars(frame)
+        df = _whole_floats(_to_polars(frame))
         check_columns([str(c) for c in df.columns], kind, f"{source} ({kind} frame)")
         unit = self._unit(source)
 
         def raw_at(positions: list[int]) -> dict[int, RawRow]:
             rows = df[positions].to_dicts() if positions else []
+            # as the row loader reads frames: NaN is null, a whole float its integer
+            rows = [{k: frame_cell(v) for k, v in r.items()} for r in rows]
             return {p: RawRow(kind, r, p + 1) for p, r in zip(positions, rows, strict=True)}
 
         self._screen(unit, source, kind, df.lazy(), raw_at)
@@ -512,6 +515,29 @@ def _csv_header(path: Path) -> tuple[int, list[str]] | None:
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
     return None
+
+
+def _whole_floats(df: Any) -> Any:
+    """Float columns as a frame's rows read them: NaN is null; all whole: integers.
+
+    pandas keeps an integer column with gaps as float64. A column whose values are all
+    whole numbers becomes Int64; one with a fraction stays float, so its rows go to the
+    models, which read each cell as the row loader does (:func:`frame_cell`).
+    """
+    pl = _pl()
+    out = []
+    for name, dtype in df.schema.items():
+        if not dtype.is_float():
+            continue
+        col = pl.col(name).fill_nan(None)
+        values = df.get_column(name).fill_nan(None).drop_nulls()
+        exact = len(values) == 0 or (
+            bool(values.is_finite().all())
+            and bool((values == values.floor()).all())
+            and values.abs().max() < 2**53  # every whole float below 2**53 is exact
+        )
+        out.append(col.cast(pl.Int64) if exact else col)
+    return df.with_columns(out) if out else df
 
 
 def _to_polars(frame: Any) -> Any:
