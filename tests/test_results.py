@@ -489,3 +489,29 @@ def test_the_cli_output_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert len(rejects) == 3
     findings = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
     assert {line.split(",")[1] for line in findings[1:]} == {"report-change"}
+
+
+def test_text_outputs_need_no_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from vbp_rules.engine import EngineUnavailableError
+
+    ev = evaluate("jiangxi-2024", JIANGXI, as_of="2025-06-30")
+    header = ev.to_arrow("findings").column_names
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    text = ev.to_csv("findings", include_compliant=False)
+    assert text.splitlines()[0].split(",") == header
+    assert len(text.splitlines()) == 1 + 81  # 49 breaches, 31 determinations, 1 review
+    assert len(ev.write(tmp_path / "out.jsonl")) == 3
+    assert len(ev.write(tmp_path / "out.json")) == 1
+    with pytest.raises(EngineUnavailableError, match=r"vbp-rules\[frame\]"):
+        ev.write(tmp_path / "out.parquet")
+
+
+def test_a_table_source_is_written_through_its_arrow_table(tmp_path: Path) -> None:
+    ev, fs, _ = _sourced()
+    ev.write(tmp_path / "out.csv")
+    lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3
+    assert ',"{""rate"": ""9/10""}",' in lines[1]
+    assert fs.materialized == 0
