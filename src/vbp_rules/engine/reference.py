@@ -189,27 +189,34 @@ def _build_period(day: date, unit: str) -> Period:
 
 
 #: Rendered exact numbers (keyed by type, value and form: 1 and Fraction(1) differ in kind).
-_NUMBER_TEXT: dict[tuple[type, object, bool], str] = {}
+_NUMBER_TEXT: dict[tuple[type, object, str | None], str] = {}
 
 
-def _fmt(v: object, *, as_percent: bool = False) -> str:
-    """Display text of a value: :func:`vbp_rules._format.format_value`, cached for numbers."""
+def _fmt(v: object, form: str | None = None) -> str:
+    """Display text of a value in a form (``percent``, ``money`` or none).
+
+    :func:`vbp_rules._format.format_value`, cached for numbers.
+    """
     t = type(v)
     if t is str:
         return cast("str", v)
+    percent, money = form == "percent", form == "money"
     if t is int or t is Fraction:
-        key = (t, v, as_percent)
+        key = (t, v, form)
         text = _NUMBER_TEXT.get(key)
         if text is None:
             if len(_NUMBER_TEXT) >= 65536:
                 _NUMBER_TEXT.clear()
-            text = _NUMBER_TEXT[key] = display_value(v, as_percent=as_percent)
+            text = _NUMBER_TEXT[key] = display_value(v, as_percent=percent, as_money=money)
         return text
-    return display_value(v, as_percent=as_percent)
+    return display_value(v, as_percent=percent, as_money=money)
 
 
-#: Value names that print as percentages when the rule's bound is a ratio written as one.
-_RATIO_VALUES = frozenset(
+#: The display form of a parameter or metric unit.
+_FORMS = {"ratio": "percent", "money": "money"}
+
+#: Value names that take the form of the rule's bound (a ratio as 90%, money as 11.50).
+_BOUND_VALUES = frozenset(
     {
         "threshold",
         "tier_lower",
@@ -246,13 +253,12 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 def _render(
-    template: str, values: Mapping[str, object], percent: frozenset[str] = frozenset()
+    template: str, values: Mapping[str, object], forms: Mapping[str, str] | None = None
 ) -> str:
+    shown = forms or {}
     return _PLACEHOLDER.sub(
         lambda m: (
-            _fmt(values[m.group(1)], as_percent=m.group(1) in percent)
-            if m.group(1) in values
-            else m.group(0)
+            _fmt(values[m.group(1)], shown.get(m.group(1))) if m.group(1) in values else m.group(0)
         ),
         template,
     )
@@ -617,7 +623,7 @@ class _Evaluator:
         word = bound.word if bound is not None else None
         op = operator or (bound_operator(bound) if bound is not None else None)
         acts = tuple(rule.actions if actions is None else actions) if outcome != "compliant" else ()
-        percent = self._percent_names(rule, bound)
+        forms = self._value_forms(rule, bound)
         if rule.message is not None:
             rendered = {
                 **dict(values.items()),
@@ -626,8 +632,8 @@ class _Evaluator:
                 "tier": tier or "",
                 "label": label,
             }
-            zh = _render(rule.message.zh, rendered, percent)
-            en = _render(rule.message.en, rendered, percent)
+            zh = _render(rule.message.zh, rendered, forms)
+            en = _render(rule.message.en, rendered, forms)
         else:
             zh, en = self._default_message(
                 rule=rule,
@@ -636,7 +642,7 @@ class _Evaluator:
                 word=word,
                 op=op,
                 label=label,
-                percent=percent,
+                forms=forms,
             )
         self.findings.append(
             Finding(
@@ -670,9 +676,10 @@ class _Evaluator:
         word: str | None,
         op: str | None,
         label: str,
-        percent: frozenset[str] = frozenset(),
+        forms: Mapping[str, str] | None = None,
     ) -> tuple[str, str]:
-        shown = ", ".join(f"{k}={_fmt(v, as_percent=k in percent)}" for k, v in values.items())
+        form = forms or {}
+        shown = ", ".join(f"{k}={_fmt(v, form.get(k))}" for k, v in values.items())
         head_en = _HEAD_EN[outcome]
         head_zh = _HEAD_ZH[outcome]
         extra_en = f" ({label})" if label else ""
@@ -688,24 +695,30 @@ class _Evaluator:
             f"{rule.title.en}: {head_en}{extra_en}; {shown}{bound_en}",
         )
 
-    def _percent_names(self, rule: Rule, bound: BoundSpec | None) -> frozenset[str]:
-        """The values that print as percentages: a ratio bound and what it is compared with.
+    def _value_forms(self, rule: Rule, bound: BoundSpec | None) -> dict[str, str]:
+        """How the values compared with a bound print: ``percent`` or ``money``.
 
-        A bound on a ``ratio`` parameter, or a literal written with ``%``, prints as the
-        source writes ratios (90%); so do the metric and the other ratio values.
+        A bound on a ``ratio`` parameter (or a literal written with ``%``) prints as the
+        source writes ratios (90%), one on a ``money`` parameter in yuan (11.50); so do
+        the other bound values (threshold, tier bounds, change…). The metric prints in
+        its declared ``unit``'s form, else in the bound's.
         """
-        if bound is None:
-            return frozenset()
         params = self.pack.model.parameters
-        named = bound.parameter or bound.margin
-        ratio = (named is not None and named in params and params[named].type == "ratio") or (
-            isinstance(bound.value, str) and bound.value.strip().endswith("%")
-        )
-        if not ratio:
-            return frozenset()
+        form = None
+        if bound is not None:
+            named = bound.parameter or bound.margin
+            if named is not None and named in params:
+                form = _FORMS.get(params[named].type)
+            elif isinstance(bound.value, str) and bound.value.strip().endswith("%"):
+                form = "percent"
         metric = getattr(rule, "metric", None)
+        unit_form = _FORMS.get(getattr(metric, "unit", None) or "")
+        form = form or (unit_form if bound is not None else None)
+        out = dict.fromkeys(_BOUND_VALUES, form) if form is not None else {}
         name = getattr(metric, "name", None)
-        return _RATIO_VALUES | {name} if isinstance(name, str) else _RATIO_VALUES
+        if isinstance(name, str) and (unit_form or form):
+            out[name] = unit_form or form or ""
+        return {k: v for k, v in out.items() if v}
 
     def skip(
         self,
