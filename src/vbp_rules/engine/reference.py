@@ -12,13 +12,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import attrs
 
-from vbp_rules._format import format_value as display_value
 from vbp_rules.calendar import WorkCalendar, add_months, ensure_aware, month_end
 from vbp_rules.engine._functions import CalendarContext
+from vbp_rules.engine._messages import fmt, label_zh_of, pending_detail, value_forms
 from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
 from vbp_rules.expr import FunctionSpec, NotApplicable, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
@@ -188,52 +188,8 @@ def _build_period(day: date, unit: str) -> Period:
     return Period(start=start, end=month_end(add_months(start, months)), unit=unit)
 
 
-#: Rendered exact numbers (keyed by type, value and form: 1 and Fraction(1) differ in kind).
-_NUMBER_TEXT: dict[tuple[type, object, str | None], str] = {}
-
-
-def _fmt(v: object, form: str | None = None) -> str:
-    """Display text of a value in a form (``percent``, ``money`` or none).
-
-    :func:`vbp_rules._format.format_value`, cached for numbers.
-    """
-    t = type(v)
-    if t is str:
-        return cast("str", v)
-    percent, money = form == "percent", form == "money"
-    if t is int or t is Fraction:
-        key = (t, v, form)
-        text = _NUMBER_TEXT.get(key)
-        if text is None:
-            if len(_NUMBER_TEXT) >= 65536:
-                _NUMBER_TEXT.clear()
-            text = _NUMBER_TEXT[key] = display_value(v, as_percent=percent, as_money=money)
-        return text
-    return display_value(v, as_percent=percent, as_money=money)
-
-
-#: The display form of a parameter or metric unit.
-_FORMS = {"ratio": "percent", "money": "money"}
-
-#: Value names that take the form of the rule's bound (a ratio as 90%, money as 11.50).
-_BOUND_VALUES = frozenset(
-    {
-        "threshold",
-        "tier_lower",
-        "tier_upper",
-        "change",
-        "decrease",
-        "increase",
-        "population_level",
-        "margin",
-    }
-)
-
-#: The Chinese of the labels the engine itself gives (tier and case labels are bilingual).
-_LABEL_ZH = {
-    "absent at as_of": "截至评估时点未发生",
-    "not determined by the source": "原文未作规定",
-}
+#: Display text of a value in a form (the CLI and tests import it by this name).
+_fmt = fmt
 
 
 _HEAD_EN = {
@@ -623,7 +579,7 @@ class _Evaluator:
         word = bound.word if bound is not None else None
         op = operator or (bound_operator(bound) if bound is not None else None)
         acts = tuple(rule.actions if actions is None else actions) if outcome != "compliant" else ()
-        forms = self._value_forms(rule, bound)
+        forms = value_forms(self.pack, rule, bound)
         if rule.message is not None:
             rendered = {
                 **dict(values.items()),
@@ -683,7 +639,7 @@ class _Evaluator:
         head_en = _HEAD_EN[outcome]
         head_zh = _HEAD_ZH[outcome]
         extra_en = f" ({label})" if label else ""
-        label_zh = _label_zh(rule, label)
+        label_zh = label_zh_of(rule, label)
         bound_en = (
             f"; bound {BOUND_WORDS[word].en if word is not None and word in BOUND_WORDS else op}"
             if (word or op)
@@ -694,31 +650,6 @@ class _Evaluator:
             f"{rule.title.zh}：{head_zh}{f'（{label_zh}）' if label_zh else ''}；{shown}{bound_zh}",
             f"{rule.title.en}: {head_en}{extra_en}; {shown}{bound_en}",
         )
-
-    def _value_forms(self, rule: Rule, bound: BoundSpec | None) -> dict[str, str]:
-        """How the values compared with a bound print: ``percent`` or ``money``.
-
-        A bound on a ``ratio`` parameter (or a literal written with ``%``) prints as the
-        source writes ratios (90%), one on a ``money`` parameter in yuan (11.50); so do
-        the other bound values (threshold, tier bounds, change…). The metric prints in
-        its declared ``unit``'s form, else in the bound's.
-        """
-        params = self.pack.model.parameters
-        form = None
-        if bound is not None:
-            named = bound.parameter or bound.margin
-            if named is not None and named in params:
-                form = _FORMS.get(params[named].type)
-            elif isinstance(bound.value, str) and bound.value.strip().endswith("%"):
-                form = "percent"
-        metric = getattr(rule, "metric", None)
-        unit_form = _FORMS.get(getattr(metric, "unit", None) or "")
-        form = form or (unit_form if bound is not None else None)
-        out = dict.fromkeys(_BOUND_VALUES, form) if form is not None else {}
-        name = getattr(metric, "name", None)
-        if isinstance(name, str) and (unit_form or form):
-            out[name] = unit_form or form or ""
-        return {k: v for k, v in out.items() if v}
 
     def skip(
         self,
@@ -998,7 +929,7 @@ class _Evaluator:
                     rule,
                     unit,
                     "pending",
-                    _pending_detail(due, self.as_of),
+                    pending_detail(due, self.as_of),
                 )
             return
         end = self._end_of(end, rule, "end")
@@ -1186,33 +1117,6 @@ class _Evaluator:
         for s in self.skips:
             seen.update(s.rows)
         self.skips.extend(accounting_skips(self.pack, self.facts, seen))
-
-
-def _label_zh(rule: Rule, label: str) -> str:
-    """The Chinese of a finding's label: the tier's or case's own, else the engine's."""
-    if not label:
-        return ""
-    if label in _LABEL_ZH:
-        return _LABEL_ZH[label]
-    for part in [*getattr(rule, "tiers", ()), *getattr(rule, "cases", ())]:
-        text = getattr(part, "label", None)
-        if text is not None and text.en == label:
-            return str(text.zh)
-    otherwise = getattr(rule, "otherwise", None)
-    text = getattr(otherwise, "label", None)
-    if text is not None and text.en == label:
-        return str(text.zh)
-    return label
-
-
-def _pending_detail(due: datetime, as_of: datetime) -> str:
-    """Why a deadline with no end event is not breached yet (due is not before as_of)."""
-    if due == as_of:
-        return (
-            f"not yet due: due {_fmt(due)} is the as_of instant itself; "
-            "a deadline is missed only after it passes"
-        )
-    return f"not yet due: due {_fmt(due)} is after as_of {_fmt(as_of)}"
 
 
 def accounting_skips(
