@@ -11,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vbp_rules import Evaluation, Finding, evaluate, load_pack
 from vbp_rules.calendar import WorkingDays
@@ -19,6 +21,7 @@ from vbp_rules.results import (
     findings_to_arrow,
     skips_to_arrow,
     subject_key_columns,
+    value_from_record,
     value_record,
 )
 
@@ -515,3 +518,31 @@ def test_a_table_source_is_written_through_its_arrow_table(tmp_path: Path) -> No
     assert len(lines) == 3
     assert ',"{""rate"": ""9/10""}",' in lines[1]
     assert fs.materialized == 0
+
+
+# -- values round-trip (for columnar engines' materialize) -----------------------------
+
+exact_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**60), max_value=10**60),
+    st.fractions(max_denominator=10**40),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, max_value=10**20),
+    st.dates(),
+    st.datetimes(timezones=st.just(SH)),
+    st.text(max_size=10),
+)
+
+
+@given(value=exact_values)
+def test_a_recorded_value_comes_back_exactly(value: object) -> None:
+    back = value_from_record(value_record("v", value))
+    assert back == value
+    assert type(back) is type(value)
+    if isinstance(value, Decimal):
+        assert str(back) == format(value, "f")
+
+
+def test_huge_integers_come_back_from_their_text() -> None:
+    assert value_from_record(value_record("v", 10**45)) == 10**45
+    assert value_from_record(value_record("v", Fraction(1, 10**45))) == Fraction(1, 10**45)

@@ -50,6 +50,7 @@ __all__ = [
     "skips_schema",
     "skips_to_arrow",
     "subject_key_columns",
+    "value_from_record",
     "value_record",
     "write_evaluation",
 ]
@@ -372,6 +373,39 @@ def value_record(name: str, value: object) -> dict[str, object]:
         "denominator": None if den is None else Decimal(den),
         "text": text,
     }
+
+
+def value_from_record(record: dict[str, Any]) -> object:
+    """The value a ``values`` struct records: the inverse of :func:`value_record`.
+
+    For a columnar engine's ``materialize()``: ints, ratios (``Fraction``), decimals (with
+    their scale), instants, dates, text, booleans and nulls come back exactly; an
+    ``other`` value comes back as its text.
+
+    >>> value_from_record(value_record("t", Decimal("11.50")))
+    Decimal('11.50')
+    >>> value_from_record(value_record("r", Fraction(9, 10)))
+    Fraction(9, 10)
+    """
+    kind, text = record["type"], record["text"]
+    num, den = record["numerator"], record["denominator"]
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return text == "true"
+    if kind == "int":
+        return int(num) if num is not None else int(text)
+    if kind == "ratio":
+        if num is not None:
+            return Fraction(int(num), int(den))
+        return Fraction(text)
+    if kind == "decimal":
+        return Decimal(text)
+    if kind == "instant":
+        return datetime.fromisoformat(text)
+    if kind == "date":
+        return date.fromisoformat(text)
+    return text
 
 
 def _ratio_text(value: Fraction) -> str:
