@@ -140,3 +140,29 @@ def test_a_deadline_due_at_as_of_is_pending_and_says_so() -> None:
         "not yet due: due 2024-09-01T00:00+08:00 is the as_of instant itself; "
         "a deadline is missed only after it passes"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Fraction(23, 2), "11.50"),
+        (10, "10.00"),
+        (Decimal("10"), "10.00"),
+        (Decimal("7.2"), "7.20"),
+        (Fraction(-1, 20), "-0.05"),
+        (Fraction(1, 1000), "0.001"),  # finer than a fen: exact, as usual
+        (Fraction(1, 3), "1/3 (≈0.333333)"),
+    ],
+)
+def test_money(value: object, expected: str) -> None:
+    assert format_value(value, as_money=True) == expected
+
+
+def test_money_metrics_and_bounds_print_in_yuan(jiangxi_notable: dict[str, object]) -> None:
+    f = jiangxi_notable["non-selected-listing-price"]
+    assert "listing_price=7.21, threshold=7.20" in f.message_en  # type: ignore[attr-defined]
+
+
+def test_a_ratio_metric_takes_its_units_form(jiangxi_notable: dict[str, object]) -> None:
+    f = jiangxi_notable["monthly-purchase-progress"]
+    assert "purchase_progress=20%, threshold=92/365 (≈25.2055%)" in f.message_en  # type: ignore[attr-defined]

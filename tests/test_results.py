@@ -11,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vbp_rules import Evaluation, Finding, evaluate, load_pack
 from vbp_rules.calendar import WorkingDays
@@ -19,6 +21,7 @@ from vbp_rules.results import (
     findings_to_arrow,
     skips_to_arrow,
     subject_key_columns,
+    value_from_record,
     value_record,
 )
 
@@ -489,3 +492,58 @@ def test_the_cli_output_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert len(rejects) == 3
     findings = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
     assert {line.split(",")[1] for line in findings[1:]} == {"report-change"}
+
+
+def test_text_outputs_need_no_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from vbp_rules.engine import EngineUnavailableError
+
+    ev = evaluate("jiangxi-2024", JIANGXI, as_of="2025-06-30")
+    header = ev.to_arrow("findings").column_names
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    text = ev.to_csv("findings", include_compliant=False)
+    assert text.splitlines()[0].split(",") == header
+    assert len(text.splitlines()) == 1 + 81  # 49 breaches, 31 determinations, 1 review
+    assert len(ev.write(tmp_path / "out.jsonl")) == 3
+    assert len(ev.write(tmp_path / "out.json")) == 1
+    with pytest.raises(EngineUnavailableError, match=r"vbp-rules\[frame\]"):
+        ev.write(tmp_path / "out.parquet")
+
+
+def test_a_table_source_is_written_through_its_arrow_table(tmp_path: Path) -> None:
+    ev, fs, _ = _sourced()
+    ev.write(tmp_path / "out.csv")
+    lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3
+    assert ',"{""rate"": ""9/10""}",' in lines[1]
+    assert fs.materialized == 0
+
+
+# -- values round-trip (for columnar engines' materialize) -----------------------------
+
+exact_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**60), max_value=10**60),
+    st.fractions(max_denominator=10**40),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, max_value=10**20),
+    st.dates(),
+    # procurement instants (Shanghai has had no DST since 1991, so no ambiguous times)
+    st.datetimes(min_value=datetime(1992, 1, 1), timezones=st.just(SH)),
+    st.text(max_size=10),
+)
+
+
+@given(value=exact_values)
+def test_a_recorded_value_comes_back_exactly(value: object) -> None:
+    back = value_from_record(value_record("v", value))
+    assert back == value
+    assert type(back) is type(value)
+    if isinstance(value, Decimal):
+        assert str(back) == format(value, "f")
+
+
+def test_huge_integers_come_back_from_their_text() -> None:
+    assert value_from_record(value_record("v", 10**45)) == 10**45
+    assert value_from_record(value_record("v", Fraction(1, 10**45))) == Fraction(1, 10**45)

@@ -9,7 +9,8 @@ The rule (see ``docs/engines.md``, "How values print"):
   stays ``10.00``);
 - a ratio (a Fraction) prints as an exact decimal when it terminates (``9/10`` →
   ``0.9``), else as ``p/q (≈x)``; with ``as_percent`` it prints as a percentage, exact
-  when it terminates (``90%``), else ``p/q (≈x%)``;
+  when it terminates (``90%``), else ``p/q (≈x%)``; with ``as_money`` an amount exact to
+  the fen prints with two decimal places (``23/2`` → ``11.50``);
 - instants print to the minute when seconds are zero (``2024-09-01T00:00+08:00``),
   dates as ISO; text as is; ``None`` as ``null``.
 """
@@ -100,12 +101,29 @@ def _decimal(value: Decimal) -> str:
     return format(value, "f")
 
 
-def format_value(value: object, *, as_percent: bool = False) -> str:
+def _money(value: int | Fraction | Decimal) -> str | None:
+    """Yuan with two decimal places, when the amount is exact to the fen."""
+    if isinstance(value, Decimal) and not value.is_finite():
+        return None
+    number = Fraction(value)
+    fen = number * 100
+    if fen.denominator != 1:
+        return None
+    sign = "-" if fen < 0 else ""
+    digits = int_text(abs(fen.numerator)).rjust(3, "0")
+    if digits.startswith("<"):
+        return None
+    return f"{sign}{digits[:-2]}.{digits[-2:]}"
+
+
+def format_value(value: object, *, as_percent: bool = False, as_money: bool = False) -> str:
     """A value as display text; exact, and never raising.
 
     Args:
         value: any recorded value.
         as_percent: print numbers as percentages (a ratio parameter).
+        as_money: print numbers exact to the fen with two decimal places (a money
+            parameter); an amount finer than a fen prints exactly as usual.
 
     >>> format_value(Decimal("11.50")), format_value(Decimal("10.00")), format_value(7)
     ('11.50', '10.00', '7')
@@ -113,6 +131,8 @@ def format_value(value: object, *, as_percent: bool = False) -> str:
     ('0.9', '90%')
     >>> format_value(Fraction(1, 3), as_percent=True)
     '1/3 (≈33.3333%)'
+    >>> format_value(Fraction(23, 2), as_money=True), format_value(10, as_money=True)
+    ('11.50', '10.00')
     >>> format_value(datetime.fromisoformat("2024-09-01T00:00+08:00"))
     '2024-09-01T00:00+08:00'
     """
@@ -120,6 +140,10 @@ def format_value(value: object, *, as_percent: bool = False) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if as_money and isinstance(value, int | Fraction | Decimal):
+        money = _money(value)
+        if money is not None:
+            return money
     if isinstance(value, int):
         if as_percent:
             return _fraction(Fraction(value), as_percent=True)

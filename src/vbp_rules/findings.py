@@ -541,7 +541,8 @@ class Evaluation:
     def to_csv(self, kind: TableKind = "findings", *, include_compliant: bool = True) -> str:
         """One of the result tables as CSV text, formula-like cells neutralised.
 
-        See :func:`vbp_rules.results.csv_text`.
+        See :func:`vbp_rules.results.csv_text`. Needs no extra (CSV, JSON Lines and JSON
+        are written without pyarrow; Parquet and the frame methods need it).
 
         >>> from datetime import date
         >>> from vbp_rules import evaluate
@@ -549,19 +550,17 @@ class Evaluation:
         >>> ev.to_csv("rejects").splitlines()
         ['source,kind,row,line,row_id,field,reason']
         """
-        from vbp_rules.results import csv_text, without_compliant  # noqa: PLC0415
+        from vbp_rules.results import csv_text, table_rows  # noqa: PLC0415
 
-        table = self.to_arrow(kind)
-        if kind == "findings" and not include_compliant:
-            table = without_compliant(table)
-        return csv_text(table)
+        return csv_text(*table_rows(self, kind, include_compliant=include_compliant))
 
     def write(self, path: str | Path) -> list[Path]:
         """Write the results to ``path``; the format goes by its extension.
 
         ``.parquet``, ``.csv`` and ``.jsonl`` hold one table: the findings go to
         ``path`` and the skips and rejects beside it (``out.skips.parquet``,
-        ``out.rejects.parquet``). ``.json`` writes one document with all three.
+        ``out.rejects.parquet``). ``.json`` writes one document with all three. Only
+        Parquet needs pyarrow (extra ``frame``).
 
         Returns:
             The files written.

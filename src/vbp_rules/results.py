@@ -50,6 +50,7 @@ __all__ = [
     "skips_schema",
     "skips_to_arrow",
     "subject_key_columns",
+    "value_from_record",
     "value_record",
     "write_evaluation",
 ]
@@ -145,6 +146,66 @@ def subject_key_columns(pack: Pack) -> tuple[str, ...]:
             for name in [g] if isinstance(g, str) else g:
                 out.setdefault(name)
     return tuple(out)
+
+
+def table_columns(kind: TableKind, key_columns: Sequence[str]) -> list[str]:
+    """The column names of a result table, in order (the schemas' names; no pyarrow).
+
+    >>> table_columns("rejects", [])
+    ['source', 'kind', 'row', 'line', 'row_id', 'field', 'reason']
+    """
+    keys = list(key_columns)
+    period = ["period_start", "period_end", "period_unit"]
+    if kind == "findings":
+        head = ["pack_id", "rule_id", "rule_kind", "outcome", "tier", "subject_kind"]
+        tail = [
+            "actions",
+            "values",
+            "bound_word",
+            "operator",
+            "citation_document",
+            "citation_clause",
+            "citation_text",
+            "message_zh",
+            "message_en",
+            "flags",
+            "issuer",
+            "row_count",
+        ]
+        return head + keys + period + tail
+    if kind == "skips":
+        head = ["pack_id", "rule_id", "reason", "detail", "subject_kind"]
+        return head + keys + period + ["exemption", "rows"]
+    if kind == "rejects":
+        return ["source", "kind", "row", "line", "row_id", "field", "reason"]
+    msg = f"unknown table {kind!r}; choose one of {', '.join(KINDS)}"
+    raise ValueError(msg)
+
+
+def table_rows(
+    ev: Evaluation, kind: TableKind, *, include_compliant: bool = True
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """A result table's column names and rows as Python values.
+
+    Objects are converted directly (no pyarrow needed); a :class:`TableSource` is read
+    through its Arrow table.
+
+    Raises:
+        ValueError: an unknown ``kind``.
+    """
+    columns = table_columns(kind, ev.columns() if kind != "rejects" else ())
+    held: Any = getattr(ev, "_findings" if kind == "findings" else "_skips", ())
+    if kind == "rejects":
+        rows = reject_rows(ev.rejects)
+    elif not isinstance(held, tuple):
+        rows = held.to_arrow().to_pylist()
+    elif kind == "findings":
+        rows = finding_rows(held, ev.columns())
+    else:
+        rows = skip_rows(held, ev.columns())
+    if kind == "findings" and not include_compliant:
+        rows = [r for r in rows if r["outcome"] != "compliant"]
+    return columns, rows
 
 
 def _value_struct(pa: Any) -> Any:
@@ -314,6 +375,39 @@ def value_record(name: str, value: object) -> dict[str, object]:
     }
 
 
+def value_from_record(record: dict[str, Any]) -> object:
+    """The value a ``values`` struct records: the inverse of :func:`value_record`.
+
+    For a columnar engine's ``materialize()``: ints, ratios (``Fraction``), decimals (with
+    their scale), instants, dates, text, booleans and nulls come back exactly; an
+    ``other`` value comes back as its text.
+
+    >>> value_from_record(value_record("t", Decimal("11.50")))
+    Decimal('11.50')
+    >>> value_from_record(value_record("r", Fraction(9, 10)))
+    Fraction(9, 10)
+    """
+    kind, text = record["type"], record["text"]
+    num, den = record["numerator"], record["denominator"]
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return text == "true"
+    if kind == "int":
+        return int(num) if num is not None else int(text)
+    if kind == "ratio":
+        if num is not None:
+            return Fraction(int(num), int(den))
+        return Fraction(text)
+    if kind == "decimal":
+        return Decimal(text)
+    if kind == "instant":
+        return datetime.fromisoformat(text)
+    if kind == "date":
+        return date.fromisoformat(text)
+    return text
+
+
 def _ratio_text(value: Fraction) -> str:
     if value.denominator == 1:
         return format_value(value.numerator)
@@ -350,6 +444,16 @@ def findings_to_arrow(findings: Iterable[Finding], key_columns: Sequence[str]) -
         ValueError: a finding's subject has a key not in ``key_columns``.
     """
     pa = _pa()
+    rows = finding_rows(findings, key_columns)
+    return pa.Table.from_pylist(rows, schema=findings_schema(key_columns))
+
+
+def finding_rows(findings: Iterable[Finding], key_columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Findings as the rows of :func:`findings_schema`, as Python values (no pyarrow).
+
+    Raises:
+        ValueError: a finding's subject has a key not in ``key_columns``.
+    """
     known = frozenset(key_columns)
     rows = []
     for f in findings:
@@ -378,7 +482,7 @@ def findings_to_arrow(findings: Iterable[Finding], key_columns: Sequence[str]) -
             row_count=len(f.rows),
         )
         rows.append(row)
-    return pa.Table.from_pylist(rows, schema=findings_schema(key_columns))
+    return rows
 
 
 def skips_to_arrow(skips: Iterable[Skip], key_columns: Sequence[str]) -> pa.Table:
@@ -388,6 +492,15 @@ def skips_to_arrow(skips: Iterable[Skip], key_columns: Sequence[str]) -> pa.Tabl
         ValueError: a skip's subject has a key not in ``key_columns``.
     """
     pa = _pa()
+    return pa.Table.from_pylist(skip_rows(skips, key_columns), schema=skips_schema(key_columns))
+
+
+def skip_rows(skips: Iterable[Skip], key_columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Skips as the rows of :func:`skips_schema`, as Python values (no pyarrow).
+
+    Raises:
+        ValueError: a skip's subject has a key not in ``key_columns``.
+    """
     known = frozenset(key_columns)
     rows = []
     for s in skips:
@@ -403,13 +516,18 @@ def skips_to_arrow(skips: Iterable[Skip], key_columns: Sequence[str]) -> pa.Tabl
         row["exemption"] = s.exemption
         row["rows"] = [{"kind": k, "id": i} for k, i in s.rows]
         rows.append(row)
-    return pa.Table.from_pylist(rows, schema=skips_schema(key_columns))
+    return rows
 
 
 def rejects_to_arrow(rejects: Iterable[RejectedInput]) -> pa.Table:
     """Rejected inputs as a table in :func:`rejects_schema`."""
     pa = _pa()
-    rows = [
+    return pa.Table.from_pylist(reject_rows(rejects), schema=rejects_schema())
+
+
+def reject_rows(rejects: Iterable[RejectedInput]) -> list[dict[str, Any]]:
+    """Rejected inputs as the rows of :func:`rejects_schema` (no pyarrow)."""
+    return [
         {
             "source": r.source,
             "kind": r.kind,
@@ -421,16 +539,9 @@ def rejects_to_arrow(rejects: Iterable[RejectedInput]) -> pa.Table:
         }
         for r in rejects
     ]
-    return pa.Table.from_pylist(rows, schema=rejects_schema())
 
 
 # -- text outputs ------------------------------------------------------------------------
-
-
-def without_compliant(table: pa.Table) -> pa.Table:
-    """The findings table without its compliant rows."""
-    pc = optional_module("pyarrow.compute")
-    return table.filter(pc.not_equal(table["outcome"], "compliant"))
 
 
 def neutral_cell(value: object) -> object:
@@ -468,27 +579,24 @@ def _csv_cell(name: str, value: object) -> object:
     return value
 
 
-def csv_text(table: pa.Table) -> str:
-    """A result table as CSV: the header always, lists joined by ``;``, values as JSON.
+def csv_text(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
+    """Result rows as CSV: the header always, lists joined by ``;``, values as JSON.
 
     ``actions`` and ``flags`` are joined with ``;``, skip ``rows`` as ``kind:id;…``,
     ``values`` as a JSON object ``{name: exact text}``. A text cell that starts with
     ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` so a
     spreadsheet shows it instead of running it (messages can carry fact text).
 
-    >>> import pyarrow as pa
-    >>> t = pa.table({"reason": ["=HYPERLINK(1)", "ok"]})
-    >>> print(csv_text(t), end="")
+    >>> print(csv_text(["reason"], [{"reason": "=HYPERLINK(1)"}, {"reason": "ok"}]), end="")
     reason
     '=HYPERLINK(1)
     ok
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    names = table.column_names
-    writer.writerow(names)
-    for row in table.to_pylist():
-        writer.writerow([_csv_cell(n, row[n]) for n in names])
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(n, row[n]) for n in columns])
     return buf.getvalue()
 
 
@@ -504,9 +612,9 @@ def _json_cell(value: object) -> object:
     return value
 
 
-def json_rows(table: pa.Table) -> list[dict[str, object]]:
-    """A result table as JSON-ready dicts (exact integers, ISO dates)."""
-    return [{k: _json_cell(v) for k, v in row.items()} for row in table.to_pylist()]
+def json_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, object]]:
+    """Result rows as JSON-ready dicts (exact integers, ISO dates)."""
+    return [{k: _json_cell(v) for k, v in row.items()} for row in rows]
 
 
 def _beside(path: Path, kind: str) -> Path:
@@ -535,20 +643,22 @@ def write_evaluation(ev: Evaluation, path: str | Path) -> list[Path]:
             "interpretations": dict(ev.interpretations),
             "key_columns": list(ev.columns()),
             "summary": ev.summary(),
-            **{kind: json_rows(ev.to_arrow(kind)) for kind in KINDS},
+            **{kind: json_rows(table_rows(ev, kind)[1]) for kind in KINDS},
         }
         target.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", "utf-8")
         return [target]
     written = []
     for kind in KINDS:
         out = target if kind == "findings" else _beside(target, kind)
-        table = ev.to_arrow(kind)
         if suffix == ".parquet":
-            optional_module("pyarrow.parquet").write_table(table, out)
-        elif suffix == ".csv":
-            out.write_text(csv_text(table), encoding="utf-8")
+            optional_module("pyarrow.parquet").write_table(ev.to_arrow(kind), out)
+            written.append(out)
+            continue
+        columns, rows = table_rows(ev, kind)
+        if suffix == ".csv":
+            out.write_text(csv_text(columns, rows), encoding="utf-8")
         else:
-            lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in json_rows(table)]
+            lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in json_rows(rows)]
             out.write_text("".join(lines), encoding="utf-8")
         written.append(out)
     return written

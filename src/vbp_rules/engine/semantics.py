@@ -18,13 +18,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol
 
 import attrs
 
-from vbp_rules._format import format_value as display_value
 from vbp_rules.calendar import WorkCalendar, add_months, ensure_aware, month_end
 from vbp_rules.engine._functions import CalendarContext
+from vbp_rules.engine._messages import fmt, label_zh_of, pending_detail, value_forms
 from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
 from vbp_rules.expr import FunctionSpec, NotApplicable, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, RejectedInput
@@ -230,45 +230,8 @@ def build_period(day: date, unit: str) -> Period:
     return Period(start=start, end=month_end(add_months(start, months)), unit=unit)
 
 
-#: Rendered exact numbers (keyed by type, value and form: 1 and Fraction(1) differ in kind).
-_NUMBER_TEXT: dict[tuple[type, object, bool], str] = {}
-
-
-def format_display(v: object, *, as_percent: bool = False) -> str:
-    """Display text of a value: :func:`vbp_rules._format.format_value`, cached for numbers."""
-    t = type(v)
-    if t is str:
-        return cast("str", v)
-    if t is int or t is Fraction:
-        key = (t, v, as_percent)
-        text = _NUMBER_TEXT.get(key)
-        if text is None:
-            if len(_NUMBER_TEXT) >= 65536:
-                _NUMBER_TEXT.clear()
-            text = _NUMBER_TEXT[key] = display_value(v, as_percent=as_percent)
-        return text
-    return display_value(v, as_percent=as_percent)
-
-
-#: Value names that print as percentages when the rule's bound is a ratio written as one.
-_RATIO_VALUES = frozenset(
-    {
-        "threshold",
-        "tier_lower",
-        "tier_upper",
-        "change",
-        "decrease",
-        "increase",
-        "population_level",
-        "margin",
-    }
-)
-
-#: The Chinese of the labels the engine itself gives (tier and case labels are bilingual).
-_LABEL_ZH = {
-    "absent at as_of": "截至评估时点未发生",
-    "not determined by the source": "原文未作规定",
-}
+#: Display text of a value in a form (``fmt`` of :mod:`vbp_rules.engine._messages`).
+format_display = fmt
 
 
 _HEAD_EN = {
@@ -288,13 +251,15 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 def _render(
-    template: str, values: Mapping[str, object], percent: frozenset[str] = frozenset()
+    template: str, values: Mapping[str, object], forms: Mapping[str, str] | None = None
 ) -> str:
+    shown = forms or {}
+
     def one(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in values:
             return m.group(0)
-        return format_display(values[name], as_percent=name in percent)
+        return format_display(values[name], shown.get(name))
 
     return _PLACEHOLDER.sub(one, template)
 
@@ -658,7 +623,7 @@ class Run:
         word = bound.word if bound is not None else None
         op = operator or (bound_operator(bound) if bound is not None else None)
         acts = tuple(rule.actions if actions is None else actions) if outcome != "compliant" else ()
-        percent = self._percent_names(rule, bound)
+        forms = value_forms(self.pack, rule, bound)
         if rule.message is not None:
             rendered = {
                 **dict(values.items()),
@@ -667,8 +632,8 @@ class Run:
                 "tier": tier or "",
                 "label": label,
             }
-            zh = _render(rule.message.zh, rendered, percent)
-            en = _render(rule.message.en, rendered, percent)
+            zh = _render(rule.message.zh, rendered, forms)
+            en = _render(rule.message.en, rendered, forms)
         else:
             zh, en = self._default_message(
                 rule=rule,
@@ -677,7 +642,7 @@ class Run:
                 word=word,
                 op=op,
                 label=label,
-                percent=percent,
+                forms=forms,
             )
         self.findings.append(
             Finding(
@@ -711,15 +676,14 @@ class Run:
         word: str | None,
         op: str | None,
         label: str,
-        percent: frozenset[str] = frozenset(),
+        forms: Mapping[str, str] | None = None,
     ) -> tuple[str, str]:
-        shown = ", ".join(
-            f"{k}={format_display(v, as_percent=k in percent)}" for k, v in values.items()
-        )
+        form = forms or {}
+        shown = ", ".join(f"{k}={format_display(v, form.get(k))}" for k, v in values.items())
         head_en = _HEAD_EN[outcome]
         head_zh = _HEAD_ZH[outcome]
         extra_en = f" ({label})" if label else ""
-        label_zh = _label_zh(rule, label)
+        label_zh = label_zh_of(rule, label)
         bound_en = (
             f"; bound {BOUND_WORDS[word].en if word is not None and word in BOUND_WORDS else op}"
             if (word or op)
@@ -730,25 +694,6 @@ class Run:
             f"{rule.title.zh}：{head_zh}{f'（{label_zh}）' if label_zh else ''}；{shown}{bound_zh}",
             f"{rule.title.en}: {head_en}{extra_en}; {shown}{bound_en}",
         )
-
-    def _percent_names(self, rule: Rule, bound: BoundSpec | None) -> frozenset[str]:
-        """The values that print as percentages: a ratio bound and what it is compared with.
-
-        A bound on a ``ratio`` parameter, or a literal written with ``%``, prints as the
-        source writes ratios (90%); so do the metric and the other ratio values.
-        """
-        if bound is None:
-            return frozenset()
-        params = self.pack.model.parameters
-        named = bound.parameter or bound.margin
-        ratio = (named is not None and named in params and params[named].type == "ratio") or (
-            isinstance(bound.value, str) and bound.value.strip().endswith("%")
-        )
-        if not ratio:
-            return frozenset()
-        metric = getattr(rule, "metric", None)
-        name = getattr(metric, "name", None)
-        return _RATIO_VALUES | {name} if isinstance(name, str) else _RATIO_VALUES
 
     def skip(
         self,
@@ -1216,33 +1161,6 @@ class Run:
         for s in self.skips:
             seen.update(s.rows)
         self.skips.extend(accounting_skips(self.pack, self.facts, seen))
-
-
-def _label_zh(rule: Rule, label: str) -> str:
-    """The Chinese of a finding's label: the tier's or case's own, else the engine's."""
-    if not label:
-        return ""
-    if label in _LABEL_ZH:
-        return _LABEL_ZH[label]
-    for part in [*getattr(rule, "tiers", ()), *getattr(rule, "cases", ())]:
-        text = getattr(part, "label", None)
-        if text is not None and text.en == label:
-            return str(text.zh)
-    otherwise = getattr(rule, "otherwise", None)
-    text = getattr(otherwise, "label", None)
-    if text is not None and text.en == label:
-        return str(text.zh)
-    return label
-
-
-def pending_detail(due: datetime, as_of: datetime) -> str:
-    """Why a deadline with no end event is not breached yet (due is not before as_of)."""
-    if due == as_of:
-        return (
-            f"not yet due: due {format_display(due)} is the as_of instant itself; "
-            "a deadline is missed only after it passes"
-        )
-    return f"not yet due: due {format_display(due)} is after as_of {format_display(as_of)}"
 
 
 def accounting_skip(pack: Pack, kind: str, row_id: str, detail: str | None = None) -> Skip:
