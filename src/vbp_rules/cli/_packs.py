@@ -20,7 +20,7 @@ from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
 from vbp_rules.facts import facts_json_schema, load_facts
 from vbp_rules.packs import list_packs, load_pack, pack_json_schema
 from vbp_rules.packs._params import render_parameter
-from vbp_rules.packs.testing import rule_coverage, run_pack_tests
+from vbp_rules.packs.testing import pack_test_json_schema, rule_coverage, run_pack_tests
 from vbp_rules.vocab import ACTIONS
 
 
@@ -46,6 +46,7 @@ class SchemaKind(str, Enum):
 
     pack = "pack"
     facts = "facts"
+    pack_test = "pack-test"
 
 
 def _today() -> date:
@@ -339,9 +340,16 @@ def _short(v: object) -> str:
 
 
 @app.command("schema")
-def schema_command(kind: Annotated[SchemaKind, typer.Argument(help="pack or facts")]) -> None:
-    """Print the JSON Schema of pack files or fact documents."""
-    schema = pack_json_schema() if kind is SchemaKind.pack else facts_json_schema()
+def schema_command(
+    kind: Annotated[SchemaKind, typer.Argument(help="pack, facts or pack-test")],
+) -> None:
+    """Print the JSON Schema of pack files, fact documents or pack test files."""
+    makers = {
+        SchemaKind.pack: pack_json_schema,
+        SchemaKind.facts: facts_json_schema,
+        SchemaKind.pack_test: pack_test_json_schema,
+    }
+    schema = makers[kind]()
     typer.echo(json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True, default=str))
 
 

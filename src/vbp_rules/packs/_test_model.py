@@ -43,7 +43,7 @@ class ExpectedFinding(BaseModel):
         description="Match a finding of this rule whatever its subject (say so explicitly).",
     )
     period: str | None = None
-    outcome: Literal["breach", "compliant", "determination", "needs_review"]
+    outcome: Literal["breach", "compliant", "determination", "needs_review"] | None = None
     tier: str | None = None
     actions: list[str] | None = None
     values: dict[str, Any] | None = None
