@@ -148,7 +148,19 @@ def test_evaluation_serialises() -> None:
     ev = evaluate(load_pack("jiangxi-2024"), {"orders": orders(10, 5)}, as_of=date(2024, 12, 31))
     text = ev.to_json()
     assert '"order_response_rate": "1/2"' in text
-    assert "product-order-response-rate" in ev.breaches()[0].explain() or ev.breaches()
+    # 10 orders of e1/p1 sent 2024-10-08, 5 answered: 5 breaches of the 48-hour rule (o5..o9)
+    # and a monthly response rate of 1/2, below (低于) 95%
+    late = [f for f in ev.breaches() if f.rule_id == "order-response-48h"]
+    assert sorted(str(f.subject) for f in late) == sorted(
+        f"id=o{i}, institution_id=h1, enterprise_id=e1, product_id=p1" for i in range(5, 10)
+    )
+    [rate] = ev.by_rule("product-order-response-rate")
+    text = rate.explain()
+    assert text.splitlines()[0] == (
+        "jiangxi-2024 / product-order-response-rate (threshold) -> breach"
+    )
+    assert "  order_response_rate = 0.5 (1/2)" in text.splitlines()
+    assert "  bound:   低于 (<)" in text.splitlines()
 
 
 def test_relative_level_is_taken_per_variety() -> None:
