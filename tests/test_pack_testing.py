@@ -14,6 +14,7 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -223,3 +224,61 @@ def test_the_committed_schema_matches_and_refuses_unknown_keys() -> None:
     assert committed == pack_test_json_schema()
     finding = committed["$defs"]["ExpectedFinding"]
     assert finding["additionalProperties"] is False
+
+
+# --- vbp-rules test: case filter and reports ----------------------------------------------
+
+
+def test_cli_k_filter_and_json_report(capsys: pytest.CaptureFixture[str]) -> None:
+    file = ROOT / "policy_packs" / "jiangxi-2024" / "tests" / "orders-48h.yaml"
+    names = [
+        line.split("name:", 1)[1].strip()
+        for line in file.read_text("utf-8").splitlines()
+        if line.lstrip().startswith("- name:")
+    ]
+    status = main(["test", "jiangxi-2024", "-k", "orders-48h::", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert [c["id"] for c in doc["cases"]] == [f"jiangxi-2024/orders-48h::{n}" for n in names]
+    assert (doc["passed"], doc["failed"]) == (len(names), 0)
+
+
+def test_cli_k_matching_nothing_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["test", "jiangxi-2024", "-k", "no-such-case"])
+    _, err = capsys.readouterr()
+    assert status != 0
+    assert "no case of jiangxi-2024 matches -k no-such-case" in err
+
+
+def test_cli_junit_and_json_show_a_failing_case(
+    pack_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (pack_dir / "tests" / "wrong.yaml").write_text(
+        GOOD_CASE.replace("outcome: breach", "outcome: compliant"), encoding="utf-8"
+    )
+    (pack_dir / "tests" / "good.yaml").write_text(GOOD_CASE, encoding="utf-8")
+    report = tmp_path / "junit.xml"
+    status = main(["test", str(pack_dir), "--junit-xml", str(report), "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert status == 1
+    assert [(c["id"], c["passed"]) for c in doc["cases"]] == [
+        ("jiangxi-2024/good::late", True),
+        ("jiangxi-2024/wrong::late", False),
+    ]
+    [problem] = doc["cases"][1]["problems"]
+    assert "outcome: expected 'compliant', got 'breach'" in problem
+    suite = ElementTree.fromstring(report.read_text("utf-8"))  # noqa: S314 - our own file
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == (
+        "jiangxi-2024",
+        "2",
+        "1",
+    )
+    cases = suite.findall("testcase")
+    assert [(c.get("classname"), c.get("name")) for c in cases] == [
+        ("jiangxi-2024.good", "late"),
+        ("jiangxi-2024.wrong", "late"),
+    ]
+    assert cases[0].find("failure") is None
+    failure = cases[1].find("failure")
+    assert failure is not None
+    assert "expected 'compliant', got 'breach'" in (failure.get("message") or "")
