@@ -643,7 +643,11 @@ def test_schedule_file(cal: WorkCalendar, tmp_path: Path) -> None:
         ("year: [", "not valid YAML"),
         ("- 2027\n", "expected a mapping with the fields year, holidays and workdays"),
         ("", "expected a mapping"),
-        ("year: 2027\nholidays: {}\nextra: 1\n", "unknown field 'extra'"),
+        ("year: 2027\nholidays: {}\nextra: 1\n", "bad.yaml:3: unknown field 'extra' "),
+        (
+            "year: 2027\nholiday: {}\n",
+            "bad.yaml:2: unknown field 'holiday'; did you mean 'holidays'",
+        ),
         ("holidays: {}\n", "field 'year' is missing"),
         ("year: 2027\n", "field 'holidays' is missing"),
         ("year: soon\nholidays: {}\n", "field 'year': expected a year"),
