@@ -13,6 +13,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given, settings
 
@@ -234,6 +235,24 @@ def test_every_case_evaluates_as_its_words_say(jiangxi_cases: list[BoundaryCase]
     cases = jiangxi_cases + exemption_cases(JIANGXI) + sla_cases(JIANGXI, limit=4)
     assert check_bound_words_at_bound(JIANGXI, cases=cases) == []
     assert check_accounting(JIANGXI, cases=[c for c in cases if c.metric is not None][:20]) == []
+
+
+def test_accounting_check_wants_rows_read_by_the_cases_rule(
+    jiangxi_cases: list[BoundaryCase],
+) -> None:
+    """A row the case's rule does not read is reported, even though the engine's
+    accounting pass files it as no_applicable_rule (jiangxi-2024 has no settlement rule)."""
+    case = next(c for c in jiangxi_cases if c.metric is not None)
+    stray = {
+        "id": "S-stray",
+        "institution_id": "H1",
+        "accepted_at": "2024-07-01T10:00:00+08:00",
+        "amount": "1.00",
+    }
+    with_stray = attrs.evolve(case, facts={**case.facts, "settlements": (stray,)})
+    [problem] = check_accounting(JIANGXI, cases=[with_stray])
+    assert problem.rule_id == case.rule_id
+    assert "('settlements', 'S-stray')" in problem.message
 
 
 def test_exemption_switches_a_breach_off() -> None:
