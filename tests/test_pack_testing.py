@@ -76,6 +76,15 @@ def test_exhaustive_covers_compliant_findings() -> None:
     assert "O-ok" in problems[0]
 
 
+def test_an_unexpected_breach_fails_even_of_a_rule_not_listed_as_exhaustive() -> None:
+    [problem] = _problems({"findings": BOTH[1:]})
+    assert problem.startswith(f"{RULE} [")
+    assert "unexpected breach for id=O-late" in problem
+    assert problem.endswith("list it under findings")
+    # compliant findings of a rule not listed as exhaustive need not be listed
+    assert _problems({"findings": BOTH[:1]}) == ()
+
+
 def test_a_wrong_outcome_fails() -> None:
     wrong = [BOTH[0] | {"outcome": "compliant"}, BOTH[1]]
     problems = _problems({"findings": wrong, "exhaustive": [RULE]})
@@ -98,17 +107,28 @@ def test_any_subject_must_be_said() -> None:
 
 
 def test_a_skip_without_subject_matches_only_a_rule_level_skip() -> None:
-    # unanswered at exactly 48 h: not yet late, so pending (a skip about that order)
+    # unanswered at exactly 48 h: not yet late, so pending (a skip about that order); the
+    # month's response rate is 0/1, below 95%
     kw: dict[str, Any] = {
         "facts": {"orders": [LATE | {"id": "O-never", "responded_at": None}]},
         "as_of": "2024-07-03T10:00:00+08:00",
     }
+    rate = {
+        "rule": "product-order-response-rate",
+        "subject": {"enterprise_id": "E1", "product_id": "P1"},
+        "period": "2024-07",
+        "outcome": "breach",
+    }
+
+    def problems(skip: dict[str, Any]) -> tuple[str, ...]:
+        return _problems({"findings": [rate], "skips": [skip]}, **kw)
+
     pending = {"rule": RULE, "reason": "pending"}
-    assert _problems({"skips": [pending | {"subject": {"id": "O-never"}}]}, **kw) == ()
-    assert _problems({"skips": [pending | {"any_subject": True}]}, **kw) == ()
-    [problem] = _problems({"skips": [pending]}, **kw)
+    assert problems(pending | {"subject": {"id": "O-never"}}) == ()
+    assert problems(pending | {"any_subject": True}) == ()
+    [problem] = problems(pending)
     assert "for the rule as a whole" in problem
-    assert len(_problems({"skips": [pending | {"subject": {"id": "O-other"}}]}, **kw)) == 1
+    assert len(problems(pending | {"subject": {"id": "O-other"}})) == 1
 
 
 def test_an_unexpected_reject_fails_the_case() -> None:

@@ -4,11 +4,15 @@ A pack's tests live in ``policy_packs/<id>/tests/*.yaml``. Each file holds one c
 list under ``cases:``; each case gives ``as_of``, optional ``interpretations`` and
 ``parameters`` (overrides), ``facts`` (``{kind: [rows]}``) and ``expect``:
 
-- ``findings``: expected findings, matched by rule and subject (and period when given);
-  the fields written (``outcome``, ``tier``, ``actions``, ``values``, ``flags``) must agree.
-- ``exhaustive``: rule ids whose non-compliant findings must all be listed.
-- ``skips``: expected skips (rule, reason, and optionally subject).
-- ``rejects``: the number of rejected input rows.
+- ``findings``: expected findings, matched by rule and subject (or ``any_subject: true``)
+  and period when given; the fields written (``outcome``, ``tier``, ``actions``,
+  ``values``, ``flags``) must agree. Every breach or needs_review finding of the case
+  must be listed here.
+- ``exhaustive``: rule ids whose findings, compliant ones included, must all be listed.
+- ``skips``: expected skips (rule, reason; ``subject`` for a skip about one subject).
+- ``rejects``: the number of rejected input rows, or the list of them (default 0).
+
+Unknown keys are refused (:mod:`vbp_rules.packs._test_model`).
 
 They run under pytest and with ``vbp-rules test <pack>``.
 """
@@ -283,7 +287,8 @@ def run_pack_test(pack: Pack, case: PackTestCase) -> PackTestResult:
     """Run one case; never raises for a failing expectation (it is reported).
 
     The case is checked strictly: every finding of an ``exhaustive`` rule (compliant
-    ones included) must be matched by an expected finding, an expectation names its
+    ones included) and every breach or needs_review finding of any rule must be matched
+    by an expected finding, an expectation names its
     subject (or says ``any_subject: true``), and rejected input rows fail the case unless
     ``rejects`` expects them.
     """
@@ -320,6 +325,17 @@ def run_pack_test(pack: Pack, case: PackTestCase) -> PackTestResult:
             )
             for f in extra
         )
+    exhaustive = set(expect.exhaustive)
+    problems.extend(
+        _describe(
+            pack,
+            f.rule_id,
+            f"unexpected {f.outcome} for {f.subject} {f.period or ''} "
+            f"({ {k: jsonable(v) for k, v in f.values} }): list it under findings",
+        )
+        for j, f in enumerate(ev.findings)
+        if f.outcome in _ALWAYS_EXPECTED and j not in used and f.rule_id not in exhaustive
+    )
     problems.extend(_check_skips(pack, expect, ev))
     problems.extend(_check_rejects(expect, ev))
     seen = frozenset(f.rule_id for f in ev.findings) | frozenset(
@@ -438,6 +454,11 @@ def _check_rejects(expect: ExpectModel, ev: Evaluation) -> list[str]:
             left.remove(hit)
     problems.extend(f"unexpected reject: {r}" for r in left)
     return problems
+
+
+#: Outcomes every case must expect, whatever its ``exhaustive`` list: an unexpected
+#: breach (or call for review) fails the case.
+_ALWAYS_EXPECTED = frozenset({"breach", "needs_review"})
 
 
 def _as_of(value: object) -> date | datetime:
