@@ -116,8 +116,8 @@ class ExpectedReject(BaseModel):
 class ExpectModel(BaseModel):
     """What a case expects.
 
-    ``exhaustive`` lists rules whose every finding (compliant ones included) must be
-    matched by an entry of ``findings``. ``rejects`` is the number of rejected input rows
+    Every breach and needs_review finding of the case must be matched by an entry of
+    ``findings``; ``exhaustive`` lists rules whose compliant findings must be matched too. ``rejects`` is the number of rejected input rows
     or the list of them; it defaults to none, so an unexpected reject fails the case.
     """
 
