@@ -271,7 +271,17 @@ def test_days_off_and_make_up_days(cal: WorkCalendar) -> None:
     assert date(2024, 10, 5) not in days_off  # weekends are not declared days off
     assert days_off[date(2024, 10, 4)] == "国庆节"
     assert cal.days_off(2024, lang="en")[date(2024, 1, 1)] == "New Year's Day"
-    assert len(cal.make_up_days(2024)) == 8
+    # 国务院办公厅关于2024年部分节假日安排的通知: the weekend days worked
+    assert cal.make_up_days(2024) == [
+        date(2024, 2, 4),
+        date(2024, 2, 18),
+        date(2024, 4, 7),
+        date(2024, 4, 28),
+        date(2024, 5, 11),
+        date(2024, 9, 14),
+        date(2024, 9, 29),
+        date(2024, 10, 12),
+    ]
 
 
 def test_properties(cal: WorkCalendar) -> None:
