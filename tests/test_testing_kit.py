@@ -407,6 +407,17 @@ def test_plugin_failure_shows_expected_actual_and_citation(tmp_path: Path) -> No
     assert "delivery-floor — 某医保发〔2024〕1号 二（一）: 配送率低于90%的，予以约谈。" in out
 
 
+def test_plugin_refuses_a_mistyped_key_instead_of_passing(tmp_path: Path) -> None:
+    packs = _pack_with_tests(tmp_path, "breach")
+    floor = packs / "wrong-bound-word" / "tests" / "floor.yaml"
+    floor.write_text(floor.read_text("utf-8").replace("findings:", "finding:"), "utf-8")
+    run = _pytest("--vbp-packs", str(packs), cwd=tmp_path)
+    assert run.returncode != 0
+    assert "passed" not in run.stdout
+    assert "floor.yaml:9:7 cases[0].expect.finding: unknown key 'finding'" in run.stdout
+    assert "did you mean 'findings'?" in run.stdout
+
+
 @pytest.mark.slow
 def test_plugin_runs_every_shipped_pack() -> None:
     run = _pytest("--vbp-packs", str(ROOT / "policy_packs"), cwd=ROOT)
