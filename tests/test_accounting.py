@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +27,7 @@ from vbp_rules.facts import FactSet
 from vbp_rules.findings import Evaluation, RowRef
 from vbp_rules.packs import load_pack
 
+ROOT = Path(__file__).resolve().parents[1]
 SH = ZoneInfo("Asia/Shanghai")
 JIANGXI = load_pack("jiangxi-2024")
 SHANDONG = load_pack("shandong-2023")
@@ -254,3 +257,41 @@ def test_every_row_a_where_selects_is_read_by_that_rule(
             read[rule].add(ref)
     for rule, wanted in selects.items():
         assert read[rule] == wanted, rule
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "engine defect: the reference engine's grouped path skips a row whose period field "
+        "is empty (`continue`), so the rule never accounts for it; it should be a "
+        "missing_fact skip of the rule. engine/ is being rewritten: reported, not fixed here."
+    ),
+)
+def test_a_row_with_no_period_date_is_not_dropped_silently(tmp_path: Path) -> None:
+    """A rule grouped by a period of an optional field must still account for a row that
+    lacks the date: as a skip of that rule (a missing fact), not as "no rule reads it".
+
+    The shipped packs period only on required fields; this pack periods the monthly
+    response rate by ``delivered_at`` (optional), and O-undelivered has none.
+    """
+    folder = tmp_path / "jiangxi-2024"
+    folder.mkdir()
+    text = (ROOT / "policy_packs" / "jiangxi-2024" / "pack.yaml").read_text("utf-8")
+    old = "    period: {unit: month, field: sent_at}\n"
+    at = text.index("  - id: product-order-response-rate")
+    assert text.index(old, at) < text.index("  - id: ", at + 10)
+    text = text[:at] + text[at:].replace(old, "    period: {unit: month, field: delivered_at}\n", 1)
+    (folder / "pack.yaml").write_text(text, encoding="utf-8")
+    pack = load_pack(folder)
+    delivered = _order(
+        "O-delivered",
+        responded_at="2024-07-01T12:00:00+08:00",
+        delivered_at="2024-07-02T10:00:00+08:00",
+        delivered_quantity=10,
+    )
+    undelivered = _order("O-undelivered", responded_at="2024-07-01T12:00:00+08:00")
+    facts = FactSet.from_records({"orders": [delivered, undelivered]})
+    ev = evaluate(pack, facts, as_of=date(2024, 12, 31))
+    rule = "product-order-response-rate"
+    assert rule in landing(ev)[("orders", "O-delivered")]
+    assert rule in landing(ev)[("orders", "O-undelivered")]
