@@ -216,6 +216,7 @@ def test_a_bad_case_is_refused_with_file_line_and_hint(
     text = str(info.value)
     assert message in text
     assert f"bad.yaml:{line}:" in text
+    assert text.count(message) == 1  # reported once, not again in every case
 
 
 def test_the_good_case_collects_and_passes(pack_dir: Path) -> None:

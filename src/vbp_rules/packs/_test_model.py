@@ -117,8 +117,9 @@ class ExpectModel(BaseModel):
     """What a case expects.
 
     Every breach and needs_review finding of the case must be matched by an entry of
-    ``findings``; ``exhaustive`` lists rules whose compliant findings must be matched too. ``rejects`` is the number of rejected input rows
-    or the list of them; it defaults to none, so an unexpected reject fails the case.
+    ``findings``; ``exhaustive`` lists rules whose compliant findings must be matched
+    too. ``rejects`` is the number of rejected input rows or the list of them; it
+    defaults to none, so an unexpected reject fails the case.
     """
 
     model_config = _STRICT

@@ -148,7 +148,8 @@ def _file_cases(
             (format_location(str(file), where, ("cases",)), "cases is a list of mappings")
         )
         return [], problems
-    shared = {k: v for k, v in doc.items() if k != "cases"}
+    # unknown top-level keys are reported once, above, not again in every case
+    shared = {k: v for k, v in doc.items() if k in allowed and k != "cases"}
     prefix: tuple[str | int, ...] = ("cases",) if "cases" in doc else ()
     cases = []
     for i, item in enumerate(items):
