@@ -37,10 +37,11 @@ def test_is_working(capsys: pytest.CaptureFixture[str], day: str, line: str) -> 
 def test_is_working_json(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "is-working", "2024-09-29", "--json")
     assert status == 0
-    assert json.loads(out) == {
+    doc = json.loads(out)
+    assert isinstance(doc.pop("working_day_index"), int)  # its differences are checked below
+    assert doc == {
         "date": "2024-09-29",
         "is_working_day": True,
-        "working_day_index": json.loads(out)["working_day_index"],
         "holiday_name_zh": None,
         "holiday_name_en": None,
         "is_make_up_day": True,
@@ -48,6 +49,28 @@ def test_is_working_json(capsys: pytest.CaptureFixture[str]) -> None:
         "make_up_for_en": "National Day",
         "is_provisional": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "working_days"),
+    [
+        ("2024-09-27", "2024-09-29", 1),  # Sat 28 off, Sun 29 a make-up working day
+        ("2024-09-29", "2024-10-08", 2),  # Mon 30 and Tue 8 (1-7 October off)
+        ("2024-09-30", "2024-10-07", 0),  # the National Day holiday
+        ("2024-12-31", "2025-01-02", 1),  # New Year's Day off
+    ],
+)
+def test_is_working_json_index_counts_working_days(
+    capsys: pytest.CaptureFixture[str], a: str, b: str, working_days: int
+) -> None:
+    def index(day: str) -> int:
+        status, out, _ = run(capsys, "is-working", day, "--json")
+        assert status == 0
+        value = json.loads(out)["working_day_index"]
+        assert isinstance(value, int)
+        return value
+
+    assert index(b) - index(a) == working_days
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import keyword
 import operator
 from collections.abc import Callable, Collection, Mapping
@@ -209,6 +208,9 @@ def test_arbitrary_text_only_raises_expression_error(text: str) -> None:
         assert result.offset is not None
         assert 0 <= result.offset <= len(text)
         assert result.source == text
+    else:  # what parses keeps its text and prints back to an equal tree
+        assert result.source == text
+        assert parse(result.unparse()).node == result.node
 
 
 @settings(deadline=None)
@@ -218,8 +220,13 @@ def test_near_grammar_text_parses_or_fails_cleanly(text: str, env: dict[str, obj
     if isinstance(parsed, ExpressionError):
         assert parsed.offset is not None
         return
-    with contextlib.suppress(ExpressionError, NotApplicable):
-        parsed.evaluate(env)
+    assert parse(parsed.unparse(), functions=TEST_FUNCTIONS).node == parsed.node
+    try:
+        value = parsed.evaluate(env)
+    except (ExpressionError, NotApplicable):
+        return
+    assert not isinstance(value, float)  # exact values only
+    assert parsed.evaluate_traced(env)[0] == value
 
 
 @settings(deadline=None)

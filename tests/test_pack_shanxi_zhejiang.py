@@ -494,3 +494,17 @@ def test_engine_unspecified_end_of_next_month_is_not_configured() -> None:
     )
     pack = Pack.build(SHANXI.model.model_copy(update={"parameters": params}), path=SHANXI.path)
     assert "settlement_due" in pack.unspecified()
+    # evaluated, the settlement it would decide is reported not_configured, never passed
+    settlement = {
+        "id": "s1",
+        "institution_id": "h1",
+        "accepted_at": "2021-06-30T10:00+08:00",
+        "paid_at": "2021-08-01T00:00+08:00",
+        "amount": "100.00",
+    }
+    ev = evaluate(pack, {"settlements": [settlement]}, as_of=date(2022, 6, 30))
+    assert ev.by_rule("settlement-by-end-of-next-month") == ()
+    skips = [s for s in ev.skips if s.rule_id == "settlement-by-end-of-next-month"]
+    assert [(s.reason, s.subject.as_dict()["id"] if s.subject else None) for s in skips] == [
+        ("not_configured", "s1")
+    ]

@@ -11,12 +11,18 @@ import pytest
 
 from vbp_rules.facts import facts_json_schema
 from vbp_rules.packs import pack_json_schema
+from vbp_rules.packs.testing import pack_test_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
-    ("name", "make"), [("pack", pack_json_schema), ("facts", facts_json_schema)]
+    ("name", "make"),
+    [
+        ("pack", pack_json_schema),
+        ("facts", facts_json_schema),
+        ("pack-test", pack_test_json_schema),
+    ],
 )
 def test_committed_schema_is_current(name: str, make: Callable[[], dict[str, Any]]) -> None:
     committed = (ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")

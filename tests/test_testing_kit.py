@@ -13,6 +13,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given, settings
 
@@ -236,6 +237,24 @@ def test_every_case_evaluates_as_its_words_say(jiangxi_cases: list[BoundaryCase]
     assert check_accounting(JIANGXI, cases=[c for c in cases if c.metric is not None][:20]) == []
 
 
+def test_accounting_check_wants_rows_read_by_the_cases_rule(
+    jiangxi_cases: list[BoundaryCase],
+) -> None:
+    """A row the case's rule does not read is reported, even though the engine's
+    accounting pass files it as no_applicable_rule (jiangxi-2024 has no settlement rule)."""
+    case = next(c for c in jiangxi_cases if c.metric is not None)
+    stray = {
+        "id": "S-stray",
+        "institution_id": "H1",
+        "accepted_at": "2024-07-01T10:00:00+08:00",
+        "amount": "1.00",
+    }
+    with_stray = attrs.evolve(case, facts={**case.facts, "settlements": (stray,)})
+    [problem] = check_accounting(JIANGXI, cases=[with_stray])
+    assert problem.rule_id == case.rule_id
+    assert "('settlements', 'S-stray')" in problem.message
+
+
 def test_exemption_switches_a_breach_off() -> None:
     off, on = exemption_cases(JIANGXI)
     assert off.expected_outcome == "breach"
@@ -386,6 +405,17 @@ def test_plugin_failure_shows_expected_actual_and_citation(tmp_path: Path) -> No
     )
     assert "actual:\n  delivery-floor: breach enterprise_id=E1 2024Q3" in out
     assert "delivery-floor — 某医保发〔2024〕1号 二（一）: 配送率低于90%的，予以约谈。" in out
+
+
+def test_plugin_refuses_a_mistyped_key_instead_of_passing(tmp_path: Path) -> None:
+    packs = _pack_with_tests(tmp_path, "breach")
+    floor = packs / "wrong-bound-word" / "tests" / "floor.yaml"
+    floor.write_text(floor.read_text("utf-8").replace("findings:", "finding:"), "utf-8")
+    run = _pytest("--vbp-packs", str(packs), cwd=tmp_path)
+    assert run.returncode != 0
+    assert "passed" not in run.stdout
+    assert "floor.yaml:9:7 cases[0].expect.finding: unknown key 'finding'" in run.stdout
+    assert "did you mean 'findings'?" in run.stdout
 
 
 @pytest.mark.slow

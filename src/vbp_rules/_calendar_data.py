@@ -10,6 +10,7 @@ names without observed days in Chinese and in English) and never from a hand-typ
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import importlib.util
 import re
@@ -469,10 +470,22 @@ def read_schedule_file(path: Path) -> dict[str, Any]:
         raise CalendarError(
             f"schedule file {path}: expected a mapping with the fields year, holidays and workdays"
         )
-    unknown = sorted(str(key) for key in raw if key not in SCHEDULE_FIELDS)
+    unknown = [str(key) for key in raw if key not in SCHEDULE_FIELDS]
     if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, SCHEDULE_FIELDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        line = next(
+            (
+                i
+                for i, text_line in enumerate(text.splitlines(), 1)
+                if re.match(rf"['\"]?{re.escape(key)}['\"]?\s*:", text_line)
+            ),
+            None,
+        )
+        where = f"{path}:{line}" if line else str(path)
         raise CalendarError(
-            f"schedule file {path}: unknown field {unknown[0]!r} "
+            f"schedule file {where}: unknown field {key!r}{hint} "
             f"(expected {', '.join(SCHEDULE_FIELDS)})"
         )
     for required in ("year", "holidays"):

@@ -19,6 +19,7 @@ __all__ = [
     "load_facts",
     "load_pack",
     "pack_json_schema",
+    "pack_test_json_schema",
     "render_parameter",
     "rule_coverage",
     "run_pack_tests",
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from vbp_rules.facts import facts_json_schema, load_facts
     from vbp_rules.packs import list_packs, load_pack, pack_json_schema
     from vbp_rules.packs._params import render_parameter
-    from vbp_rules.packs.testing import rule_coverage, run_pack_tests
+    from vbp_rules.packs.testing import pack_test_json_schema, rule_coverage, run_pack_tests
     from vbp_rules.testing.authoring import lint_pack, scaffold_pack
 else:
     facts_json_schema = _forward("vbp_rules.facts", "facts_json_schema")
@@ -48,6 +49,7 @@ else:
     load_pack = _forward("vbp_rules.packs", "load_pack")
     pack_json_schema = _forward("vbp_rules.packs", "pack_json_schema")
     render_parameter = _forward("vbp_rules.packs._params", "render_parameter")
+    pack_test_json_schema = _forward("vbp_rules.packs.testing", "pack_test_json_schema")
     rule_coverage = _forward("vbp_rules.packs.testing", "rule_coverage")
     run_pack_tests = _forward("vbp_rules.packs.testing", "run_pack_tests")
     lint_pack = _forward("vbp_rules.testing.authoring", "lint_pack")

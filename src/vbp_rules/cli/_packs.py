@@ -6,10 +6,11 @@ import csv
 import io
 import json
 import sys
+import xml.etree.ElementTree as ET
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -23,6 +24,7 @@ from vbp_rules.cli._lazy import (
     load_facts,
     load_pack,
     pack_json_schema,
+    pack_test_json_schema,
     render_parameter,
     rule_coverage,
     run_pack_tests,
@@ -36,6 +38,9 @@ from vbp_rules.cli._report import (
     require_facts,
 )
 from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
+
+if TYPE_CHECKING:
+    from vbp_rules.packs.testing import PackTestResult
 
 
 class OutputFormat(str, Enum):
@@ -60,6 +65,7 @@ class SchemaKind(str, Enum):
 
     pack = "pack"
     facts = "facts"
+    pack_test = "pack-test"
 
 
 def _today() -> date:
@@ -200,34 +206,101 @@ def validate_command(
         raise typer.Exit(1)
 
 
+class TestFormat(str, Enum):
+    """How ``vbp-rules test`` prints its results."""
+
+    text = "text"
+    json = "json"
+
+
 @app.command("test")
 def pack_test_command(
     pack: Annotated[str, typer.Argument(help="Pack id or path.")],
     coverage: Annotated[
         bool, typer.Option("--coverage", help="Report which rules the tests exercised.")
     ] = False,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-k",
+            help="Run only the cases whose id (pack/file::name) contains this text; "
+            "repeat to run the cases matching any.",
+        ),
+    ] = None,
+    junit_xml: Annotated[
+        Path | None,
+        typer.Option("--junit-xml", help="Also write a JUnit XML report to this file."),
+    ] = None,
+    output_format: Annotated[
+        TestFormat, typer.Option("--format", help="text, or json (one document).")
+    ] = TestFormat.text,
 ) -> None:
     """Run a pack's YAML tests."""
     p = load_pack(pack)
-    results = run_pack_tests(p)
+    results = run_pack_tests(p, only=select or ())
     failed = [r for r in results if not r.passed]
-    for r in results:
-        mark = Text("PASS", style="green") if r.passed else Text("FAIL", style="red")
-        console.print(mark, Text(r.case.test_id))
-        for problem in r.problems:
-            console.print(f"    {problem}", highlight=False)
-    if coverage:
-        evaluable, missing = rule_coverage(p, results)
-        pct = 100 * (len(evaluable) - len(missing)) // max(len(evaluable), 1)
-        console.print(
-            f"coverage: {len(evaluable) - len(missing)}/{len(evaluable)} evaluable rules "
-            f"exercised ({pct}%)"
-        )
-        for rid in missing:
-            console.print(f"  not exercised: {rid}")
-    console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if select and not results:
+        fail(f"no case of {p.id} matches -k {' -k '.join(select)}")
+    if junit_xml is not None:
+        junit_xml.write_text(_junit(p.id, results), encoding="utf-8")
+    evaluable, missing = rule_coverage(p, results)
+    if output_format is TestFormat.json:
+        doc: dict[str, object] = {
+            "pack": p.id,
+            "passed": len(results) - len(failed),
+            "failed": len(failed),
+            "cases": [
+                {
+                    "id": r.case.test_id,
+                    "file": r.case.file.name,
+                    "name": r.case.name,
+                    "passed": r.passed,
+                    "problems": list(r.problems),
+                }
+                for r in results
+            ],
+        }
+        if coverage:
+            doc["coverage"] = {"evaluable": list(evaluable), "not_exercised": list(missing)}
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            mark = Text("PASS", style="green") if r.passed else Text("FAIL", style="red")
+            console.print(mark, Text(r.case.test_id))
+            for problem in r.problems:
+                console.print(f"    {problem}", highlight=False)
+        if coverage:
+            pct = 100 * (len(evaluable) - len(missing)) // max(len(evaluable), 1)
+            console.print(
+                f"coverage: {len(evaluable) - len(missing)}/{len(evaluable)} evaluable rules "
+                f"exercised ({pct}%)"
+            )
+            for rid in missing:
+                console.print(f"  not exercised: {rid}")
+        console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed or not results:
         raise typer.Exit(1)
+
+
+def _junit(pack_id: str, results: list[PackTestResult]) -> str:
+    """A JUnit XML report: one test case per pack test case, problems as the failure."""
+    failures = sum(not r.passed for r in results)
+    suite = ET.Element(
+        "testsuite", name=pack_id, tests=str(len(results)), failures=str(failures), errors="0"
+    )
+    for r in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"{pack_id}.{r.case.file.stem}",
+            name=r.case.name,
+            file=str(r.case.file),
+        )
+        if not r.passed:
+            failure = ET.SubElement(case, "failure", message=r.problems[0])
+            failure.text = "\n".join(r.problems)
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def _parse_date(text: str) -> date:
@@ -368,9 +441,16 @@ def evaluate_command(
 
 
 @app.command("schema")
-def schema_command(kind: Annotated[SchemaKind, typer.Argument(help="pack or facts")]) -> None:
-    """Print the JSON Schema of pack files or fact documents."""
-    schema = pack_json_schema() if kind is SchemaKind.pack else facts_json_schema()
+def schema_command(
+    kind: Annotated[SchemaKind, typer.Argument(help="pack, facts or pack-test")],
+) -> None:
+    """Print the JSON Schema of pack files, fact documents or pack test files."""
+    makers = {
+        SchemaKind.pack: pack_json_schema,
+        SchemaKind.facts: facts_json_schema,
+        SchemaKind.pack_test: pack_test_json_schema,
+    }
+    schema = makers[kind]()
     typer.echo(json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True, default=str))
 
 

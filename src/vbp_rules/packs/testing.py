@@ -4,30 +4,46 @@ A pack's tests live in ``policy_packs/<id>/tests/*.yaml``. Each file holds one c
 list under ``cases:``; each case gives ``as_of``, optional ``interpretations`` and
 ``parameters`` (overrides), ``facts`` (``{kind: [rows]}``) and ``expect``:
 
-- ``findings``: expected findings, matched by rule and subject (and period when given);
-  the fields written (``outcome``, ``tier``, ``actions``, ``values``, ``flags``) must agree.
-- ``exhaustive``: rule ids whose non-compliant findings must all be listed.
-- ``skips``: expected skips (rule, reason, and optionally subject).
-- ``rejects``: the number of rejected input rows.
+- ``findings``: expected findings, matched by rule and subject (or ``any_subject: true``)
+  and period when given; the fields written (``outcome``, ``tier``, ``actions``,
+  ``values``, ``flags``) must agree. Every breach or needs_review finding of the case
+  must be listed here.
+- ``exhaustive``: rule ids whose findings, compliant ones included, must all be listed.
+- ``skips``: expected skips (rule, reason; ``subject`` for a skip about one subject).
+- ``rejects``: the number of rejected input rows, or the list of them (default 0).
+
+Unknown keys are refused (:mod:`vbp_rules.packs._test_model`).
 
 They run under pytest and with ``vbp-rules test <pack>``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import difflib
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import attrs
+from pydantic import BaseModel, ValidationError
 
-from vbp_rules._yaml import YamlError, read_yaml
+from vbp_rules._yaml import Located, YamlError, format_location, read_yaml
 from vbp_rules.errors import PackValidationError, VbpRulesError
 from vbp_rules.expr import to_fraction
 from vbp_rules.facts import FactSet
 from vbp_rules.findings import Evaluation, Finding, jsonable
+from vbp_rules.packs._test_model import (
+    CASE_KEYS,
+    SHARED_KEYS,
+    ExpectedFinding,
+    ExpectedReject,
+    ExpectedSkip,
+    ExpectModel,
+    PackTestCaseModel,
+    pack_test_json_schema,
+)
 from vbp_rules.packs.loader import load_pack
 from vbp_rules.packs.pack import Pack
 
@@ -35,6 +51,7 @@ __all__ = [
     "PackTestCase",
     "PackTestResult",
     "collect_pack_tests",
+    "pack_test_json_schema",
     "rule_coverage",
     "run_pack_test",
     "run_pack_tests",
@@ -83,15 +100,22 @@ def _pack_dir(pack: Pack) -> Path:
 def collect_pack_tests(pack: Pack | str | Path) -> list[PackTestCase]:
     """Every case of every ``tests/*.yaml`` file of a pack, in file order.
 
+    Each case is validated (:class:`~vbp_rules.packs._test_model.PackTestCaseModel`):
+    unknown keys are refused with a did-you-mean, and rule ids must name rules of the
+    pack. Every problem of every file is reported at once, located by file, line and
+    field.
+
     Raises:
-        PackValidationError: a test file that is not valid YAML or not a mapping.
+        PackValidationError: a test file that is not valid YAML, not a mapping, or has
+            invalid cases.
     """
     p = pack if isinstance(pack, Pack) else load_pack(pack)
     folder = _pack_dir(p) / "tests"
     cases: list[PackTestCase] = []
+    problems: list[tuple[str, str]] = []
     for file in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         try:
-            doc, _ = read_yaml(file)
+            doc, where = read_yaml(file)
         except YamlError as exc:
             raise PackValidationError(
                 [(f"{file}:{exc.line or ''}", str(exc))], pack_id=p.id, path=str(file)
@@ -100,13 +124,111 @@ def collect_pack_tests(pack: Pack | str | Path) -> list[PackTestCase]:
             raise PackValidationError(
                 [(str(file), "a pack test file is a mapping")], pack_id=p.id, path=str(file)
             )
-        items = doc.get("cases", [doc])
-        shared = {k: v for k, v in doc.items() if k != "cases"}
-        for i, item in enumerate(items):
-            merged = shared | item
-            name = str(merged.get("name", f"case{i}"))
-            cases.append(PackTestCase(pack_id=p.id, file=file, index=i, name=name, doc=merged))
+        found, bad = _file_cases(p, file, doc, where)
+        cases.extend(found)
+        problems.extend(bad)
+    if problems:
+        raise PackValidationError(problems, pack_id=p.id)
     return cases
+
+
+def _file_cases(
+    pack: Pack, file: Path, doc: dict[str, Any], where: Located
+) -> tuple[list[PackTestCase], list[tuple[str, str]]]:
+    problems: list[tuple[str, str]] = []
+    items: object = doc.get("cases", [doc])
+    allowed = (*SHARED_KEYS, "cases") if "cases" in doc else CASE_KEYS
+    problems.extend(
+        (format_location(str(file), where, (key,)), _unknown_key(key, allowed))
+        for key in doc
+        if key not in allowed
+    )
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        problems.append(
+            (format_location(str(file), where, ("cases",)), "cases is a list of mappings")
+        )
+        return [], problems
+    # unknown top-level keys are reported once, above, not again in every case
+    shared = {k: v for k, v in doc.items() if k in allowed and k != "cases"}
+    prefix: tuple[str | int, ...] = ("cases",) if "cases" in doc else ()
+    cases = []
+    for i, item in enumerate(items):
+        merged = shared | item
+        base = (*prefix, i) if prefix else ()
+        loc_of = _locator(item, base)
+        try:
+            model = PackTestCaseModel.model_validate(merged)
+        except ValidationError as exc:
+            problems.extend(
+                (format_location(str(file), where, loc_of(err["loc"])), _message(err))
+                for err in exc.errors(include_url=False)
+            )
+            continue
+        problems.extend(
+            (format_location(str(file), where, loc_of(loc)), msg)
+            for loc, msg in _unknown_rules(pack, model)
+        )
+        name = model.name or f"case{i}"
+        cases.append(PackTestCase(pack_id=pack.id, file=file, index=i, name=name, doc=merged))
+    return cases, problems
+
+
+def _locator(
+    item: Mapping[str, Any], base: tuple[str | int, ...]
+) -> Callable[[tuple[str | int, ...]], tuple[str | int, ...]]:
+    """Map a location inside the merged case to one inside the file."""
+
+    def loc_of(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+        if loc and loc[0] in item:
+            return (*base, *loc)
+        return tuple(loc) if loc else base
+
+    return loc_of
+
+
+def _unknown_key(key: object, allowed: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(key), list(allowed), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key {key!r}{hint} (known: {', '.join(allowed)})"
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    loc = err["loc"]
+    if err["type"] == "extra_forbidden":
+        return _unknown_key(loc[-1], _known_keys(loc[:-1]))
+    if err["type"] == "missing":
+        return f"missing key {loc[-1]!r}"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _known_keys(parent: tuple[str | int, ...]) -> tuple[str, ...]:
+    names = [p for p in parent if isinstance(p, str)]
+    model: type[BaseModel] = PackTestCaseModel
+    if names[:1] == ["expect"]:
+        by_list: dict[str, type[BaseModel]] = {
+            "findings": ExpectedFinding,
+            "skips": ExpectedSkip,
+            "rejects": ExpectedReject,
+        }
+        model = by_list.get(names[1] if len(names) > 1 else "", ExpectModel)
+    return tuple(model.model_fields)
+
+
+def _unknown_rules(pack: Pack, model: PackTestCaseModel) -> list[tuple[tuple[str | int, ...], str]]:
+    known = [r.id for r in pack.rules]
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    named: list[tuple[tuple[str | int, ...], str | None]] = [
+        (("expect", "findings", i, "rule"), f.rule) for i, f in enumerate(model.expect.findings)
+    ]
+    named += [(("expect", "skips", i, "rule"), s.rule) for i, s in enumerate(model.expect.skips)]
+    named += [(("expect", "exhaustive", i), r) for i, r in enumerate(model.expect.exhaustive)]
+    for loc, rule in named:
+        if rule is None or rule in known:
+            continue
+        close = difflib.get_close_matches(rule, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        out.append((loc, f"no rule {rule!r} in pack {pack.id}{hint}"))
+    return out
 
 
 def _same(expected: object, actual: object) -> bool:
@@ -133,7 +255,7 @@ def _same(expected: object, actual: object) -> bool:
 
 
 def _matches_subject(want: Mapping[str, Any] | None, f_keys: Mapping[str, str]) -> bool:
-    return want is None or all(str(v) == f_keys.get(k) for k, v in want.items())
+    return want is not None and all(str(v) == f_keys.get(k) for k, v in want.items())
 
 
 def _check_finding(want: Mapping[str, Any], f: Finding) -> list[str]:
@@ -163,41 +285,92 @@ def _check_finding(want: Mapping[str, Any], f: Finding) -> list[str]:
 
 
 def run_pack_test(pack: Pack, case: PackTestCase) -> PackTestResult:
-    """Run one case; never raises for a failing expectation (it is reported)."""
+    """Run one case; never raises for a failing expectation (it is reported).
+
+    The case is checked strictly: every finding of an ``exhaustive`` rule (compliant
+    ones included) and every breach or needs_review finding of any rule must be matched
+    by an expected finding, an expectation names its
+    subject (or says ``any_subject: true``), and rejected input rows fail the case unless
+    ``rejects`` expects them.
+    """
     from vbp_rules.engine.reference import evaluate  # noqa: PLC0415
 
-    doc = case.doc
     try:
-        as_of = _as_of(doc["as_of"])
-        p = pack.with_overrides(doc["parameters"]) if doc.get("parameters") else pack
-        facts = FactSet.from_records(doc.get("facts") or {}, source=f"{case.file.name}#{case.name}")
-        ev = evaluate(p, facts, as_of=as_of, interpretations=doc.get("interpretations"))
-    except KeyError as exc:
-        return PackTestResult(case=case, problems=(f"missing key {exc} in the test case",))
+        model = PackTestCaseModel.model_validate(dict(case.doc))
+    except ValidationError as exc:
+        return PackTestResult(
+            case=case,
+            problems=tuple(
+                f"{'.'.join(str(p) for p in err['loc'])}: {_message(err)}"
+                for err in exc.errors(include_url=False)
+            ),
+        )
+    try:
+        as_of = _as_of(model.as_of)
+        p = pack.with_overrides(model.parameters) if model.parameters else pack
+        facts = FactSet.from_records(model.facts or {}, source=f"{case.file.name}#{case.name}")
+        ev = evaluate(p, facts, as_of=as_of, interpretations=model.interpretations)
     except (VbpRulesError, ValueError, TypeError) as exc:
         return PackTestResult(case=case, problems=(f"evaluation failed: {exc}",))
-    expect = doc.get("expect") or {}
+    expect = model.expect
     problems: list[str] = []
+    used = _match_findings(pack, expect, ev, problems)
+    for rule in expect.exhaustive:
+        extra = [f for j, f in enumerate(ev.findings) if f.rule_id == rule and j not in used]
+        problems.extend(
+            _describe(
+                pack,
+                rule,
+                f"unexpected {f.outcome} for {f.subject} {f.period or ''} "
+                f"({ {k: jsonable(v) for k, v in f.values} })",
+            )
+            for f in extra
+        )
+    exhaustive = set(expect.exhaustive)
+    problems.extend(
+        _describe(
+            pack,
+            f.rule_id,
+            f"unexpected {f.outcome} for {f.subject} {f.period or ''} "
+            f"({ {k: jsonable(v) for k, v in f.values} }): list it under findings",
+        )
+        for j, f in enumerate(ev.findings)
+        if f.outcome in _ALWAYS_EXPECTED and j not in used and f.rule_id not in exhaustive
+    )
+    problems.extend(_check_skips(pack, expect, ev))
+    problems.extend(_check_rejects(expect, ev))
+    seen = frozenset(f.rule_id for f in ev.findings) | frozenset(
+        s.rule_id
+        for s in ev.skips
+        if s.rule_id and s.reason not in ("other_interpretation", "documentation_only")
+    )
+    return PackTestResult(case=case, problems=tuple(problems), evaluation=ev, rules_seen=seen)
+
+
+def _match_findings(
+    pack: Pack, expect: ExpectModel, ev: Evaluation, problems: list[str]
+) -> set[int]:
     used: set[int] = set()
-    for i, want in enumerate(expect.get("findings") or []):
-        rule = want.get("rule")
+    for i, model in enumerate(expect.findings):
+        want = model.model_dump(exclude_unset=True)
+        rule = model.rule
         candidates = [
             (j, f)
             for j, f in enumerate(ev.findings)
             if f.rule_id == rule
-            and _matches_subject(want.get("subject"), f.subject.as_dict())
-            and ("period" not in want or str(f.period) == str(want["period"]))
+            and (model.any_subject or _matches_subject(model.subject, f.subject.as_dict()))
+            and (model.period is None or str(f.period) == model.period)
             and j not in used
         ]
         if not candidates:
-            have = [f"{f.subject} {f.period or ''} {f.outcome}" for f in ev.by_rule(str(rule))]
+            have = [f"{f.subject} {f.period or ''} {f.outcome}" for f in ev.by_rule(rule)]
             problems.append(
                 _describe(
                     pack,
                     rule,
                     (
-                        f"findings[{i}]: no finding for subject {want.get('subject')} period "
-                        f"{want.get('period')} (rule has: {have or 'none'})"
+                        f"findings[{i}]: no finding for subject {model.subject} period "
+                        f"{model.period} (rule has: {have or 'none'})"
                     ),
                 )
             )
@@ -214,55 +387,79 @@ def run_pack_test(pack: Pack, case: PackTestCase) -> PackTestResult:
                     pack, rule, f"findings[{i}] {f.subject} {f.period or ''}: " + "; ".join(errs)
                 )
             )
-    for rule in expect.get("exhaustive") or []:
-        listed = set(used)
-        extra = [
-            f
-            for j, f in enumerate(ev.findings)
-            if f.rule_id == rule and f.outcome != "compliant" and j not in listed
-        ]
-        problems.extend(
-            _describe(
-                pack,
-                rule,
-                f"unexpected {f.outcome} for {f.subject} {f.period or ''} "
-                f"({ {k: jsonable(v) for k, v in f.values} })",
-            )
-            for f in extra
-        )
-    for i, want in enumerate(expect.get("skips") or []):
+    return used
+
+
+def _check_skips(pack: Pack, expect: ExpectModel, ev: Evaluation) -> list[str]:
+    problems = []
+    for i, want in enumerate(expect.skips):
         hits = [
             s
             for s in ev.skips
-            if s.rule_id == want.get("rule")
-            and s.reason == want.get("reason")
-            and (s.subject is None or _matches_subject(want.get("subject"), s.subject.as_dict()))
+            if s.rule_id == want.rule
+            and s.reason == want.reason
+            and (
+                want.any_subject
+                or (
+                    s.subject is None
+                    if want.subject is None
+                    else s.subject is not None
+                    and _matches_subject(want.subject, s.subject.as_dict())
+                )
+            )
+            and (want.rows is None or {(k, str(i)) for k, i in want.rows} <= set(s.rows))
         ]
         if not hits:
             have = sorted(
-                {f"{s.rule_id}:{s.reason}" for s in ev.skips if s.rule_id == want.get("rule")}
+                {
+                    f"{s.rule_id}:{s.reason}" + (f" {s.subject}" if s.subject else "")
+                    for s in ev.skips
+                    if s.rule_id == want.rule
+                }
             )
+            whom = want.subject or ("any subject" if want.any_subject else "the rule as a whole")
             problems.append(
                 _describe(
                     pack,
-                    want.get("rule"),
-                    (
-                        f"skips[{i}]: expected skip {want.get('reason')} for {want.get('subject')}"
-                        f" (have {have or 'none'})"
-                    ),
+                    want.rule,
+                    f"skips[{i}]: expected skip {want.reason} for {whom} (have {have or 'none'})",
                 )
             )
-    if "rejects" in expect and int(expect["rejects"]) != len(ev.rejects):
-        problems.append(
-            f"rejects: expected {expect['rejects']}, got {len(ev.rejects)}: "
+    return problems
+
+
+def _check_rejects(expect: ExpectModel, ev: Evaluation) -> list[str]:
+    if isinstance(expect.rejects, int):
+        if expect.rejects == len(ev.rejects):
+            return []
+        return [
+            f"rejects: expected {expect.rejects}, got {len(ev.rejects)}: "
             + "; ".join(str(r) for r in ev.rejects[:3])
+        ]
+    left = list(ev.rejects)
+    problems = []
+    for i, want in enumerate(expect.rejects):
+        hit = next(
+            (
+                r
+                for r in left
+                if r.kind == want.kind
+                and (want.id is None or r.row_id == str(want.id))
+                and (want.field is None or r.field == want.field)
+            ),
+            None,
         )
-    seen = frozenset(f.rule_id for f in ev.findings) | frozenset(
-        s.rule_id
-        for s in ev.skips
-        if s.rule_id and s.reason not in ("other_interpretation", "documentation_only")
-    )
-    return PackTestResult(case=case, problems=tuple(problems), evaluation=ev, rules_seen=seen)
+        if hit is None:
+            problems.append(f"rejects[{i}]: no rejected {want.kind} row {want.id or ''}")
+        else:
+            left.remove(hit)
+    problems.extend(f"unexpected reject: {r}" for r in left)
+    return problems
+
+
+#: Outcomes every case must expect, whatever its ``exhaustive`` list: an unexpected
+#: breach (or call for review) fails the case.
+_ALWAYS_EXPECTED = frozenset({"breach", "needs_review"})
 
 
 def _as_of(value: object) -> date | datetime:
