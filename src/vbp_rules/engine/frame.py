@@ -773,6 +773,20 @@ class _Results:
             self._status = out
         return self._status
 
+    def rule_counts(self, outcome: str) -> dict[str, int]:
+        """Findings of one outcome per rule, from the columns (no objects built)."""
+        run = self.run
+        out: dict[str, int] = {}
+        for d, by in zip(run.decided, self.status_counts(), strict=True):
+            n = by.get(outcome, 0) + sum(
+                1 for f, _ in d.python.values() for x in f if x.outcome == outcome
+            )
+            out[d.rule.id] = out.get(d.rule.id, 0) + n
+        for x in run.findings:
+            if x.outcome == outcome:
+                out[x.rule_id] = out.get(x.rule_id, 0) + 1
+        return out
+
     def counts(self, *, findings: bool) -> dict[str, int]:
         total: dict[str, int] = {}
 
@@ -816,6 +830,10 @@ class _FindingTable:
 
     def counts(self) -> dict[str, int]:
         return self.results.counts(findings=True)
+
+    def rule_counts(self, outcome: str = "breach") -> dict[str, int]:
+        """Findings of ``outcome`` per rule, without building finding objects."""
+        return self.results.rule_counts(outcome)
 
     def materialize(self) -> tuple[Finding, ...]:
         return self.results.objects()[0]
