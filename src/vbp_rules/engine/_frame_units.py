@@ -9,7 +9,9 @@ decision expressions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Final
 
 import attrs
@@ -28,10 +30,36 @@ from vbp_rules.engine._functions import split_aggregate
 from vbp_rules.packs.model import Rule
 from vbp_rules.packs.pack import Pack
 
-__all__ = ["UNIT", "UnitFrame", "build_unit_frame", "not_applicable_any"]
+__all__ = [
+    "UNIT",
+    "UnitFrame",
+    "build_unit_frame",
+    "not_applicable_any",
+    "wide_dtype",
+    "widening",
+]
 
 UNIT: Final = "__unit"
-WIDE: Final = nw.Int128
+#: The integer type exact cross-multiplication runs in: Int128 where the backend has one
+#: (Polars, DuckDB), else Decimal(38, 0) (Spark-like backends); set per evaluation.
+_WIDE: ContextVar[Any] = ContextVar("vbp_rules_frame_wide", default=nw.Int128)
+
+
+def wide_dtype(backend: str) -> Any:
+    """The wide integer type of ``backend``."""
+    return nw.Decimal(38, 0) if backend in ("pyspark", "sqlframe") else nw.Int128
+
+
+@contextmanager
+def widening(backend: str) -> Iterator[None]:
+    """Lower expressions for ``backend``'s wide integer type inside this block."""
+    token = _WIDE.set(wide_dtype(backend))
+    try:
+        yield
+    finally:
+        _WIDE.reset(token)
+
+
 #: Sums at or beyond this magnitude are decided by the shared semantics (no wrap-around).
 SAFE_SUM: Final = 2**62
 
@@ -67,8 +95,8 @@ def not_applicable_any(scope: Scope, start: int = 0) -> nw.Expr | None:
 def _widen(val: Val) -> Val:
     if val.kind != "num":
         return val
-    den = val.den if isinstance(val.den, int) else val.den.cast(WIDE)
-    return attrs.evolve(val, expr=val.expr.cast(WIDE), den=den)
+    den = val.den if isinstance(val.den, int) else val.den.cast(_WIDE.get())
+    return attrs.evolve(val, expr=val.expr.cast(_WIDE.get()), den=den)
 
 
 def build_unit_frame(
@@ -149,14 +177,17 @@ def _join_batch_values(
                 nw.col(f"{field}__n").alias(f"__pb_{name}__n"),
                 nw.col(f"{field}__d").alias(f"__pb_{name}__d"),
             ]
-            n, d = nw.col(f"__pb_{name}__n").cast(WIDE), nw.col(f"__pb_{name}__d").cast(WIDE)
+            n, d = (
+                nw.col(f"__pb_{name}__n").cast(_WIDE.get()),
+                nw.col(f"__pb_{name}__d").cast(_WIDE.get()),
+            )
         else:
             wanted.append(nw.col(field).alias(f"__pb_{name}"))
             v = bcols[field]
             if v.kind != "num":
                 raise Unsupported(f"per-batch parameter {name} of kind {v.kind}")
-            n = nw.col(f"__pb_{name}").cast(WIDE)
-            d = nw.lit(v.den, dtype=WIDE) if isinstance(v.den, int) else v.den
+            n = nw.col(f"__pb_{name}").cast(_WIDE.get())
+            d = nw.lit(v.den, dtype=_WIDE.get()) if isinstance(v.den, int) else v.den
         if base.kind == "null":
             out[name] = Val("num", n, d)
             continue
@@ -164,8 +195,8 @@ def _join_batch_values(
             raise Unsupported(f"per-batch parameter {name} of kind {base.kind}")
         out[name] = Val(
             "num",
-            nw.when(n.is_null()).then(base.expr.cast(WIDE)).otherwise(n),
-            nw.when(n.is_null()).then(nw.lit(base.den, dtype=WIDE)).otherwise(d),
+            nw.when(n.is_null()).then(base.expr.cast(_WIDE.get())).otherwise(n),
+            nw.when(n.is_null()).then(nw.lit(base.den, dtype=_WIDE.get())).otherwise(d),
         )
     joined = lf.join(batches.select(*wanted), left_on=left_on, right_on="__pb_id", how="left")
     return joined, out
@@ -226,8 +257,8 @@ def _grouped(  # noqa: PLR0915 - one linear pipeline
         elif fn == "sum":
             if v.kind != "num" or not isinstance(v.den, int):
                 raise Unsupported(f"sum of a {v.kind}")
-            inner_cols.append(v.expr.cast(WIDE).alias(col))
-            agg_exprs.append(c.sum().cast(WIDE).fill_null(0).alias(col))
+            inner_cols.append(v.expr.cast(_WIDE.get()).alias(col))
+            agg_exprs.append(c.sum().cast(_WIDE.get()).fill_null(0).alias(col))
             agg_exprs.append(c.count().cast(nw.Int64).alias(f"{col}__present"))
         elif fn in ("min_of", "max_of"):
             if v.kind not in ("num", "day", "instant", "str") or not isinstance(v.den, int):
@@ -264,7 +295,7 @@ def _grouped(  # noqa: PLR0915 - one linear pipeline
         v = av  # type: ignore[assignment]
         c = nw.col(f"__a{i}")
         if v is None or fn == "count_if":
-            columns[name] = Val("num", c.cast(WIDE))
+            columns[name] = Val("num", c.cast(_WIDE.get()))
         elif fn in ("any", "all"):
             columns[name] = Val("bool", c == 1)
         elif fn == "sum":

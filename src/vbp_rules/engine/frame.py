@@ -40,7 +40,7 @@ from vbp_rules.engine._frame_calendar import apply_lookups, day_tables, provisio
 from vbp_rules.engine._frame_compile import Scope, Unsupported
 from vbp_rules.engine._frame_decide import Lowered, ValueSpec, decode_number, lower_decision
 from vbp_rules.engine._frame_ingest import ROW, field_types, from_day, from_us, python_columns
-from vbp_rules.engine._frame_units import UNIT, UnitFrame, build_unit_frame
+from vbp_rules.engine._frame_units import UNIT, UnitFrame, build_unit_frame, widening
 from vbp_rules.engine.semantics import (
     FactRows,
     OutOfForcePolicy,
@@ -287,7 +287,8 @@ class _FrameRun(Run):
                 self._run_python(rule)
             else:
                 try:
-                    decided = self._lower(rule)
+                    with widening(self.backend):
+                        decided = self._lower(rule)
                 except Unsupported as exc:
                     self.fallback[rule.id] = str(exc)
                     self._run_python(rule)
