@@ -27,7 +27,6 @@ from vbp_rules.engine._functions import CalendarContext, split_aggregate
 from vbp_rules.errors import ExpressionError
 from vbp_rules.expr import NotApplicable, to_fraction
 from vbp_rules.facts import FACT_KINDS
-from vbp_rules.packs._checks import bound_operator
 from vbp_rules.packs.model import (
     BoundSpec,
     ChangeBandRule,
@@ -48,7 +47,7 @@ from vbp_rules.testing._rows import (
     row_is_valid,
     variants,
 )
-from vbp_rules.vocab import compare
+from vbp_rules.testing._words import word_holds
 
 __all__ = [
     "BoundaryCase",
@@ -245,6 +244,11 @@ def configured(
 # --------------------------------------------------------------------------- classification
 
 
+def _holds(b: BoundSpec, value: Fraction, bound: Fraction) -> bool:
+    """What the bound's word (or op) calls for, by the kit's own table, not the engines'."""
+    return word_holds(b.word if b.word is not None else str(b.op), value, bound)
+
+
 def tier_of(
     rule: TiersRule, value: Fraction, bounds: Mapping[int, tuple[Fraction | None, Fraction | None]]
 ) -> list[str]:
@@ -257,7 +261,7 @@ def tier_of(
         lo, up = bounds[i]
         ok = True
         for b, v in ((t.lower, lo), (t.upper, up)):
-            if b is not None and (v is None or not compare(value, bound_operator(b), v)):
+            if b is not None and (v is None or not _holds(b, value, v)):
                 ok = False
         if ok:
             out.append(t.id)
@@ -768,7 +772,7 @@ def _expected(
     if isinstance(rule, ThresholdRule):
         b = rule.breach_if or rule.require
         assert b is not None  # noqa: S101
-        holds = compare(value, bound_operator(b), sol.bound)
+        holds = _holds(b, value, sol.bound)
         breach = holds if rule.breach_if is not None else not holds
         return ("breach" if breach else "compliant"), None
     if isinstance(rule, TiersRule):
@@ -805,7 +809,7 @@ def _change_expected(
         limit = sol.bound if name == label else _bound_in(ctx, b, ctx.base_env)
         sides.append((name, b, moved, limit))
     for name, b, moved, limit in sides:
-        if compare(moved, bound_operator(b), limit):
+        if _holds(b, moved, limit):
             return "breach", name
     return "compliant", None
 

@@ -262,13 +262,10 @@ def lint_pack(pack: Pack, *, source: Path | None = None) -> list[LintIssue]:
                     pack.model.parameters[param].cite.text if param in pack.model.parameters else ""
                 )
                 from vbp_rules.testing.checks import _WORD_RE, _point_below  # noqa: PLC0415
-                from vbp_rules.vocab import BOUND_WORDS  # noqa: PLC0415
 
-                side = _point_below(bound_operator(b))
+                side = _point_below(word)
                 same = [
-                    w
-                    for w in _WORD_RE.findall(rule.cite.text + ptext)
-                    if _point_below(BOUND_WORDS[w].operator) == side
+                    w for w in _WORD_RE.findall(rule.cite.text + ptext) if _point_below(w) == side
                 ]
                 if word not in ptext and not same:
                     issues.append(
