@@ -80,6 +80,8 @@ class Problem:
     check: str
     rule_id: str | None
     message: str
+    source_words: tuple[str, ...] = ()
+    """For a bound word that contradicts its citation: the words the source writes."""
 
     def __str__(self) -> str:
         where = f"{self.rule_id}: " if self.rule_id else ""
@@ -439,6 +441,7 @@ def check_bound_words_cited(pack: Pack, *, allow: Mapping[str, str] | None = Non
                                     f"{'/'.join(dict.fromkeys(near))} next to that number "
                                     f"{_cite(rule)}"
                                 ),
+                                source_words=tuple(dict.fromkeys(near)),
                             )
                         )
                     continue
@@ -455,6 +458,7 @@ def check_bound_words_cited(pack: Pack, *, allow: Mapping[str, str] | None = Non
                                 f"{where}: {shown!r} ({op}) is not what the cited sentence says "
                                 f"({'/'.join(dict.fromkeys(words))}) {_cite(rule)}"
                             ),
+                            source_words=tuple(dict.fromkeys(words)),
                         )
                     )
     return problems
