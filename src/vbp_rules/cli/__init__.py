@@ -6,10 +6,15 @@ Bad input prints a one-line error and exits with status 2, never a traceback.
 
 from __future__ import annotations
 
+import contextvars
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from vbp_rules._version import __version__
 from vbp_rules.cli._common import run_app
+from vbp_rules.packs.loader import _DIRS as _PACKS_DIRS
 
 app = typer.Typer(
     name="vbp-rules",
@@ -35,8 +40,19 @@ def _root(
         is_eager=True,
         help="Print the version and exit.",
     ),
+    packs_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--packs-dir",
+            help="A folder of local packs, searched for pack ids (and extends:) before "
+            "$VBP_RULES_PACKS, the built-in packs and installed ones; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate Chinese VBP (集采) policy packs against procurement facts."""
+    del version  # handled by its eager callback
+    if packs_dir:
+        _PACKS_DIRS.set(tuple(packs_dir))
 
 
 #: Command-group modules, each registering itself on :data:`app` when imported.
@@ -58,4 +74,5 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status (0 ok, 1 findings/failures, 2 bad input)."""
     _register()
-    return run_app(app, argv)
+    # --packs-dir holds for this run only: the run gets its own copy of the context.
+    return contextvars.copy_context().run(run_app, app, argv)
