@@ -21,6 +21,7 @@ __all__ = [
     "OPERATORS",
     "RULE_KINDS",
     "Action",
+    "ActionEffect",
     "BoundWord",
     "Operator",
     "bound_word_pattern",
@@ -143,19 +144,34 @@ def bound_word_pattern() -> re.Pattern[str]:
     return re.compile("|".join(alternatives))
 
 
+ActionEffect = Literal["penalty", "incentive", "neutral"]
+
+
 @attrs.frozen(kw_only=True, slots=True)
 class Action:
-    """An action code of the shared vocabulary, with its labels."""
+    """An action code, with its labels: of the shared vocabulary, or declared by a pack."""
 
     code: str
     zh: str
     en: str
     severity: int
     """Rough order of severity (higher is heavier), used by monotonicity checks."""
+    effect: ActionEffect = "penalty"
+    """A penalty, an incentive (milder than no action at all) or neither (a review, a
+    determination)."""
+
+    @property
+    def weight(self) -> int:
+        """Signed severity for monotonicity: penalties count up, incentives count down."""
+        if self.effect == "incentive":
+            return -max(self.severity, 1)
+        return self.severity if self.effect == "penalty" else 0
 
 
-def _a(code: str, zh: str, en: str, severity: int) -> tuple[str, Action]:
-    return code, Action(code=code, zh=zh, en=en, severity=severity)
+def _a(
+    code: str, zh: str, en: str, severity: int, effect: ActionEffect = "penalty"
+) -> tuple[str, Action]:
+    return code, Action(code=code, zh=zh, en=en, severity=severity, effect=effect)
 
 
 #: The action vocabulary of RULES-INVENTORY.md, shared by every pack.
@@ -199,10 +215,10 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
                 "bar from volume-based procurement",
                 95,
             ),
-            _a("incentive", "激励", "incentive", 0),
-            _a("payment_standard", "支付标准", "payment standard (determination)", 0),
+            _a("incentive", "激励", "incentive", 0, "incentive"),
+            _a("payment_standard", "支付标准", "payment standard (determination)", 0, "neutral"),
             _a("self_pay_increase", "提高个人首先自付比例", "raise the self-pay ratio", 20),
-            _a("needs_review", "人工研判", "needs human review", 0),
+            _a("needs_review", "人工研判", "needs human review", 0, "neutral"),
         ]
     )
 )

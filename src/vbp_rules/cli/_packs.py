@@ -21,7 +21,6 @@ from vbp_rules.facts import facts_json_schema, load_facts
 from vbp_rules.packs import list_packs, load_pack, pack_json_schema
 from vbp_rules.packs._params import render_parameter
 from vbp_rules.packs.testing import rule_coverage, run_pack_tests
-from vbp_rules.vocab import ACTIONS
 
 
 class OutputFormat(str, Enum):
@@ -307,6 +306,7 @@ def evaluate_command(
     table = Table(title=f"{p.id} as of {ev.as_of.isoformat()} — {len(records)} findings")
     for col in ("rule", "clause", "subject", "period", "outcome", "tier", "actions", "values"):
         table.add_column(col, overflow="fold")
+    known = p.actions
     for finding in ev.findings:
         if finding.outcome == "compliant" and not include_compliant:
             continue
@@ -319,7 +319,7 @@ def evaluate_command(
             str(finding.period or ""),
             finding.outcome + flags,
             finding.tier or "",
-            ", ".join(ACTIONS[a].en if a in ACTIONS else a for a in finding.actions),
+            ", ".join(known[a].en if a in known else a for a in finding.actions),
             values,
         )
     console.print(table)

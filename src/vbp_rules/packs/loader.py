@@ -341,8 +341,8 @@ def _rule_keys() -> set[str]:
 def _merge(parent: PackModel, child: dict[str, Any]) -> dict[str, Any]:
     """The document of a pack that extends ``parent``: the child's keys win.
 
-    Parameters merge key by key (a child may give only ``value``); interpretations are
-    replaced by name; rules are inherited and the child's own are appended; notes add up.
+    Parameters merge key by key (a child may give only ``value``); interpretations and
+    declared action codes are replaced by name; rules are inherited and the child's own are appended; notes add up.
     """
     base: dict[str, Any] = parent.model_dump(
         by_alias=True, exclude_none=True, exclude_defaults=False, mode="python"
@@ -360,6 +360,8 @@ def _merge(parent: PackModel, child: dict[str, Any]) -> dict[str, Any]:
                 else:
                     params[name] = entry
             out["parameters"] = params
+        elif key == "actions" and isinstance(value, dict):
+            out["actions"] = dict(base.get("actions", {})) | value
         elif key == "interpretations" and isinstance(value, dict):
             out["interpretations"] = dict(base.get("interpretations", {})) | value
         elif key == "rules" and isinstance(value, list):

@@ -57,7 +57,7 @@ from vbp_rules.testing._boundaries import (
     tier_of,
 )
 from vbp_rules.testing._words import WORD_HOLDS
-from vbp_rules.vocab import ACTIONS, bound_word_pattern
+from vbp_rules.vocab import ACTIONS, Action, bound_word_pattern
 
 __all__ = [
     "ALL_CHECKS",
@@ -215,8 +215,9 @@ def check_tiers_exhaustive(
 # ------------------------------------------------------------------- monotone actions
 
 
-def _severity(actions: Sequence[str]) -> int:
-    return max((ACTIONS[a].severity for a in actions if a in ACTIONS), default=0)
+def _severity(actions: Sequence[str], known: Mapping[str, Action] = ACTIONS) -> int:
+    weights = [known[a].weight for a in actions if a in known]
+    return max(weights) if weights else 0
 
 
 def _below_words(text: str) -> tuple[bool, bool]:
@@ -271,8 +272,10 @@ def check_actions_monotone(
         best_to_worst = list(reversed(order)) if low_worse else order
         for a, b in itertools.pairwise(best_to_worst):
             ta, tb = rule.tiers[a], rule.tiers[b]
-            sa = 0 if ta.outcome == "compliant" else _severity(ta.actions)
-            sb = 0 if tb.outcome == "compliant" else _severity(tb.actions)
+            sa = _severity(ta.actions, p.actions)
+            sb = _severity(tb.actions, p.actions)
+            sa = min(sa, 0) if ta.outcome == "compliant" else sa
+            sb = min(sb, 0) if tb.outcome == "compliant" else sb
             if sb < sa:
                 problems.append(
                     Problem(
@@ -322,7 +325,7 @@ def _threshold_ladders(pack: Pack) -> list[Problem]:
         # worse first: the lowest bound of a "below" ladder, the highest of an "above" one
         ordered = sorted(members, key=lambda m: m[2], reverse=not below)
         for (worse, _, wv), (milder, _, mv) in itertools.pairwise(ordered):
-            if _severity(worse.actions) < _severity(milder.actions):
+            if _severity(worse.actions, pack.actions) < _severity(milder.actions, pack.actions):
                 problems.append(
                     Problem(
                         check="actions_monotone",
