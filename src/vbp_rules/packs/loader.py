@@ -342,7 +342,8 @@ def _merge(parent: PackModel, child: dict[str, Any]) -> dict[str, Any]:
     """The document of a pack that extends ``parent``: the child's keys win.
 
     Parameters merge key by key (a child may give only ``value``); interpretations and
-    declared action codes are replaced by name; rules are inherited and the child's own are appended; notes add up.
+    declared action codes are replaced by name; rules are inherited and the child's own
+    are appended; notes add up.
     """
     base: dict[str, Any] = parent.model_dump(
         by_alias=True, exclude_none=True, exclude_defaults=False, mode="python"
