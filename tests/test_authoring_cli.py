@@ -233,3 +233,16 @@ def test_source_file_may_not_leave_the_pack_folder(tmp_path: Path, file: str) ->
     assert ("error", "source-outside-pack") in {(i.level, i.code) for i in issues}
     with pytest.raises(SourceOutsidePackError, match="leaves the pack folder"):
         find_source(folder, file)
+
+
+def test_lint_allow_accepts_issues_under_a_location_with_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _copy(tmp_path, "wrong-bound-word")
+    assert main(["lint", str(folder), "--source", str(SOURCE)]) == 1
+    capsys.readouterr()
+    reason = "rules.delivery-floor=the bureau reads 以下 as below"
+    assert main(["lint", str(folder), "--source", str(SOURCE), "--allow", reason]) == 0
+    out = capsys.readouterr().out
+    assert "[allowed: the bureau reads 以下 as below]" in out
+    assert main(["lint", str(folder), "--allow", "no-reason"]) == 2

@@ -253,6 +253,9 @@ def test_uncovered_rules_say_why(jiangxi_cases: list[BoundaryCase]) -> None:
     why = uncovered_rules(JIANGXI, jiangxi_cases)
     assert "streak" in why["enterprise-timely-delivery-streak"]
     assert "product-order-response-rate" not in why
+    # the note sends the author to YAML cases, not to a Python function
+    assert all("tests/*.yaml" in reason for reason in why.values())
+    assert not [r for r in why.values() if "sla_cases" in r or "()" in r]
 
 
 # ------------------------------------------------------------------ hypothesis strategies

@@ -865,13 +865,14 @@ def uncovered_rules(pack: Pack, cases: Sequence[BoundaryCase] | None = None) -> 
             )
         elif isinstance(r, DeadlineRule):
             out[r.id] = (
-                "deadline: see sla_cases"
+                "no start and end rows could be generated around the holidays"
                 if r.start and r.window
                 else "deadline with a computed due instant"
             )
         else:
             out[r.id] = f"{r.kind} rules are not covered by boundary cases"
-    return out
+    hint = "; write its cases in the pack's tests/*.yaml (on, below and above each bound)"
+    return {rule_id: why + hint for rule_id, why in out.items()}
 
 
 # --------------------------------------------------------------------------- SLA

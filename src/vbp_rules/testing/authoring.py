@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
@@ -221,10 +222,12 @@ def _citations(pack: Pack, own: list[Rule]) -> list[tuple[str, Citation]]:
     out = [(f"rules.{r.id}.cite", r.cite) for r in own]
     parent = pack.parent.model if pack.parent is not None else None
     for name, p in pack.model.parameters.items():
-        if parent is None or parent.parameters.get(name) != p:
+        before = parent.parameters.get(name) if parent is not None else None
+        if before is None or before.cite != p.cite:
             out.append((f"parameters.{name}.cite", p.cite))
     for name, i in pack.model.interpretations.items():
-        if i.cite is not None and (parent is None or parent.interpretations.get(name) != i):
+        before_i = parent.interpretations.get(name) if parent is not None else None
+        if i.cite is not None and (before_i is None or before_i.cite != i.cite):
             out.append((f"interpretations.{name}.cite", i.cite))
     return out
 
@@ -296,17 +299,23 @@ def _ratio_issues(pack: Pack) -> list[LintIssue]:
     return out
 
 
-def lint_pack(pack: Pack, *, source: Path | None = None) -> list[LintIssue]:
+def lint_pack(
+    pack: Pack, *, source: Path | None = None, allow: Mapping[str, str] | None = None
+) -> list[LintIssue]:
     """What a reviewer of a pack would ask about, most serious first.
 
     Args:
         pack: a loaded pack.
+        allow: issue locations (``rules.my-rule``, ``parameters.x``; a prefix matches
+            what lies under it) mapped to the reason they are accepted: such issues are
+            reported as ``info``, with the reason.
         source: the notice's text; default: the pack's ``source.file``, looked up as
             :func:`~vbp_rules.testing._source.find_source` does. Without it the checks
             against the source text are skipped (reported as one warning).
     """
     issues: list[LintIssue] = []
-    own = [r for r in pack.rules if r.id in {x.id for x in pack.model.rules}]
+    inherited = {r.id for r in pack.parent.rules} if pack.parent is not None else set()
+    own = [r for r in pack.rules if r.id not in inherited]
     path = source
     if path is None and pack.path is not None:
         try:
@@ -445,5 +454,13 @@ def lint_pack(pack: Pack, *, source: Path | None = None) -> list[LintIssue]:
                         message=f"no rule or parameter cites it: {c.first_sentence[:50]}",
                     )
                 )
+    issues = [_allowed(i, allow) for i in issues] if allow else issues
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(issues, key=lambda i: order[i.level])
+
+
+def _allowed(issue: LintIssue, allow: Mapping[str, str]) -> LintIssue:
+    for where, reason in allow.items():
+        if issue.where == where or issue.where.startswith((f"{where}.", f"{where}:")):
+            return attrs.evolve(issue, level="info", message=f"{issue.message} [allowed: {reason}]")
+    return issue
