@@ -50,8 +50,10 @@ from vbp_rules.testing._rows import (
 from vbp_rules.testing._words import word_holds
 
 __all__ = [
+    "BoundSite",
     "BoundaryCase",
     "Position",
+    "bound_sites",
     "boundary_cases",
     "example_configuration",
     "exemption_cases",
@@ -588,10 +590,30 @@ def _facts(
 # --------------------------------------------------------------------------- the cases
 
 
+@attrs.frozen(kw_only=True, slots=True, eq=False)
+class BoundSite:
+    """One bound of one rule: cases can be built any number of steps away from it.
+
+    A step is the smallest move the metric's unit allows (one count, one cent, a ratio
+    step of 1/(denominator·10)); zero steps is exactly on the bound.
+    """
+
+    rule_id: str
+    label: str
+    step: Fraction
+    make: Callable[[Position, Fraction], BoundaryCase | None] = attrs.field(repr=False)
+
+    def case(self, steps: int) -> BoundaryCase | None:
+        """Facts whose metric is ``steps`` steps from the bound (None when none are found)."""
+        position: Position = "at" if steps == 0 else ("below" if steps < 0 else "above")
+        return self.make(position, self.step * steps)
+
+
 def _threshold_like(  # noqa: PLR0915 - one pass over a rule's bounds, kept together
     ctx: _Ctx,
     rule: ThresholdRule | TiersRule | ChangeBandRule,
     params: Mapping[str, object],
+    sites: list[BoundSite] | None = None,
 ) -> list[BoundaryCase]:
     pack = ctx.pack
     interps = dict(rule.interpretation or {})
@@ -677,29 +699,48 @@ def _threshold_like(  # noqa: PLR0915 - one pass over a rule's bounds, kept toge
             pinned=pinned,
             targets=[b0 + o for _, o in offsets],
         )
-        word = b.word or b.op
-        for position, off in offsets:
+
+        def make(
+            position: Position,
+            off: Fraction,
+            *,
+            step: Fraction = step,
+            search: _Search = search,
+            b: BoundSpec = b,
+            label: str = label,
+            b0: Fraction = b0,
+            measure: Callable[[Mapping[str, object]], tuple[Fraction, Fraction]] = measure,
+        ) -> BoundaryCase | None:
+            if off not in (Fraction(0), step, -step):
+                search = _Search(
+                    ctx, rule, measure=measure, read=read, pinned=pinned, targets=[b0 + off]
+                )
             sol = search.solve(off)
             if sol is None:
-                continue
+                return None
             outcome, tier = _expected(rule, sol.measure, ctx, sol, label)
-            out.append(
-                BoundaryCase(
-                    rule_id=rule.id,
-                    rule_kind=rule.kind,
-                    bound=f"{label} {word} {b.parameter or b.value or b.expr}",
-                    position=position,
-                    metric=sol.measure,
-                    bound_value=sol.bound,
-                    word=b.word,
-                    facts=_facts(rule.over or "", sol.rows),
-                    as_of=ctx.anchor.as_of,
-                    parameters=params,
-                    interpretations=interps,
-                    expected_outcome=outcome,
-                    expected_tier=tier,
-                )
+            return BoundaryCase(
+                rule_id=rule.id,
+                rule_kind=rule.kind,
+                bound=f"{label} {b.word or b.op} {b.parameter or b.value or b.expr}",
+                position=position,
+                metric=sol.measure,
+                bound_value=sol.bound,
+                word=b.word,
+                facts=_facts(rule.over or "", sol.rows),
+                as_of=ctx.anchor.as_of,
+                parameters=params,
+                interpretations=interps,
+                expected_outcome=outcome,
+                expected_tier=tier,
             )
+
+        if sites is not None:
+            sites.append(BoundSite(rule_id=rule.id, label=label, step=step, make=make))
+        for position, off in offsets:
+            case = make(position, off)
+            if case is not None:
+                out.append(case)
         if not zero_done and search.zero is not None:
             zero_done = True
             rows = _zero_rows(search)
@@ -846,6 +887,29 @@ def boundary_cases(
         if isinstance(rule, ThresholdRule | TiersRule | ChangeBandRule):
             out.extend(_threshold_like(ctx, rule, params))
     return out
+
+
+def bound_sites(
+    pack: Pack,
+    *,
+    rules: Sequence[str] | None = None,
+    configure: Mapping[str, object] | None = None,
+    calendar: WorkCalendar | None = None,
+) -> list[BoundSite]:
+    """Every bound of the pack's threshold, tiers and change-band rules, as a site.
+
+    The arguments are those of :func:`boundary_cases`.
+    """
+    cal = calendar or WorkCalendar.china()
+    p, params = configured(pack, configure)
+    ctx = _Ctx(p, Anchor.for_pack(p, cal), cal)
+    sites: list[BoundSite] = []
+    for rule in p.rules:
+        if rules is not None and rule.id not in rules:
+            continue
+        if rule.over is not None and isinstance(rule, ThresholdRule | TiersRule | ChangeBandRule):
+            _threshold_like(ctx, rule, params, sites)
+    return sites
 
 
 def uncovered_rules(pack: Pack, cases: Sequence[BoundaryCase] | None = None) -> dict[str, str]:

@@ -176,7 +176,7 @@ def find_quote(quote: str, source: str) -> bool:
     Whitespace, line breaks and page markers are ignored, and full-width and ASCII
     punctuation (，and ,) are the same; anything else must be verbatim.
 
-    >>> find_quote("配送率低于90%……暂停挂网。", "配送率低于90%的企业，\n暂停挂网。")
+    >>> find_quote("配送率低于90%……暂停挂网。", "配送率低于90%的企业，暂停挂网。")
     True
     """
     flat = normalize_text(source)
