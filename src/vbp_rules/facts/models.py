@@ -320,6 +320,10 @@ class Order(FactModel):
         default=False, description="Purchased offline, outside the platform (线下采购)."
     )
     amount: Money | None = Field(None, description="Order amount in yuan (订单金额).")
+    institution_level: InstitutionLevel | None = Field(
+        None,
+        description=_LEVEL + " Of the ordering institution, for supply balance across levels.",
+    )
 
 
 class PurchaseSummary(FactModel):
@@ -554,6 +558,13 @@ class ProcurementGroup(FactModel):
     )
     extended: Flag = Field(
         default=False, description="The agreement cycle was extended by one year (协议期延长)."
+    )
+    cycle_years: Quantity | None = Field(
+        None,
+        description=(
+            "The procurement cycle set for the variety, in years, extension included "
+            "(采购周期/协议周期，年)."
+        ),
     )
 
 
