@@ -212,6 +212,7 @@ def test_every_citation_of_a_shipped_pack_is_the_sources_words(pack_id: str) -> 
         ("配送率低于90%的……暂停挂网。", True),
         ("暂停挂网……配送率低于90%的", False),  # the parts keep their order
         ("配送率低于90%的，应予约谈", False),  # a paraphrase
+        ("配送率低于90%的，予以约谈。", False),  # the source goes on after 约谈 (；)
     ],
 )
 def test_quotes_are_verbatim_up_to_cuts_and_punctuation_width(quote: str, found: bool) -> None:

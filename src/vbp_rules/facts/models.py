@@ -488,7 +488,9 @@ class ExemptionEvent(FactModel):
         description=(
             "What happened: key_monitoring_list (列入重点监控合理用药药品目录), "
             "public_health_event (突发公共卫生事件), guideline_change (临床指南推荐级别变化), "
-            "verified_demand_surge (经核实的需求激增), force_majeure (不可抗力)."
+            "verified_demand_surge (经核实的需求激增: it moves no quantity; send the surge's "
+            "emergency backup purchases as purchase_summaries.emergency_backup_quantity), "
+            "force_majeure (不可抗力)."
         )
     )
     institution_id: Id | None = Field(

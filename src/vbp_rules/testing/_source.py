@@ -182,7 +182,7 @@ def find_quote(quote: str, source: str) -> bool:
     flat = normalize_text(source)
     start = 0
     for part in re.split(r"…+|\.{3,}", quote):
-        piece = normalize_text(part).strip("。")
+        piece = normalize_text(part)
         if not piece:
             continue
         at = flat.find(piece, start)
