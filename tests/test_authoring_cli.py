@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from vbp_rules import PackValidationError
 from vbp_rules.cli import main
 from vbp_rules.packs import load_pack
 from vbp_rules.packs.testing import run_pack_tests
@@ -190,7 +191,7 @@ def test_every_shipped_pack_ships_its_source_and_lints_without_error(
     issues = lint_pack(pack)
     assert [str(i) for i in issues if i.level == "error"] == []
     assert "source-not-found" not in {i.code for i in issues}
-    assert main(["lint", pack_id]) == 0
+    assert main(["lint", pack_id, "--strict"]) == 0  # every exception allowed with its reason
     capsys.readouterr()
 
 
@@ -247,3 +248,35 @@ def test_lint_allow_accepts_issues_under_a_location_with_a_reason(
     out = capsys.readouterr().out
     assert "[allowed: the bureau reads 以下 as below]" in out
     assert main(["lint", str(folder), "--allow", "no-reason"]) == 2
+
+
+def test_a_pack_allows_lint_issues_with_reasons_and_stale_allowances_are_reported(
+    tmp_path: Path,
+) -> None:
+    folder = _copy(tmp_path, "wrong-bound-word")
+    text = (folder / "pack.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "rules:",
+        "lint:\n  allow:\n"
+        '    rules.delivery-floor: "the bureau reads 以下 as below"\n'
+        '    二（三）: "publicity, no check"\n'
+        '    rules.gone: "a rule that was removed"\n'
+        "rules:",
+        1,
+    )
+    (folder / "pack.yaml").write_text(text, encoding="utf-8")
+    issues = {(i.level, i.code, i.where) for i in lint_pack(load_pack(folder), source=SOURCE)}
+    assert ("info", "bound-word-contradicts-source", "rules.delivery-floor") in issues
+    assert ("info", "clause-without-rule", "二（三）") in issues
+    assert ("warning", "clause-without-rule", "一") in issues  # not allowed
+    assert ("warning", "allow-unused", "lint.allow.rules.gone") in issues
+    assert not [i for i in issues if i[0] == "error"]
+
+
+def test_an_allowance_needs_a_reason(tmp_path: Path) -> None:
+    folder = _copy(tmp_path, "wrong-bound-word")
+    text = (folder / "pack.yaml").read_text(encoding="utf-8")
+    text = text.replace("rules:", 'lint: {allow: {rules.delivery-floor: " "}}\nrules:', 1)
+    (folder / "pack.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(PackValidationError, match="needs a reason"):
+        load_pack(folder)

@@ -341,9 +341,9 @@ def _rule_keys() -> set[str]:
 def _merge(parent: PackModel, child: dict[str, Any]) -> dict[str, Any]:
     """The document of a pack that extends ``parent``: the child's keys win.
 
-    Parameters merge key by key (a child may give only ``value``); interpretations and
-    declared action codes are replaced by name; rules are inherited and the child's own
-    are appended; notes add up.
+    Parameters merge key by key (a child may give only ``value``); interpretations,
+    declared action codes and lint allowances are replaced by name; rules are inherited
+    and the child's own are appended; notes add up.
     """
     base: dict[str, Any] = parent.model_dump(
         by_alias=True, exclude_none=True, exclude_defaults=False, mode="python"
@@ -361,6 +361,9 @@ def _merge(parent: PackModel, child: dict[str, Any]) -> dict[str, Any]:
                 else:
                     params[name] = entry
             out["parameters"] = params
+        elif key == "lint" and isinstance(value, dict) and isinstance(value.get("allow"), dict):
+            allow = dict(base.get("lint", {}).get("allow", {})) | value["allow"]
+            out["lint"] = {**value, "allow": allow}
         elif key == "actions" and isinstance(value, dict):
             out["actions"] = dict(base.get("actions", {})) | value
         elif key == "interpretations" and isinstance(value, dict):

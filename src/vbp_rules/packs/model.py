@@ -28,6 +28,7 @@ __all__ = [
     "Interpretation",
     "Issuer",
     "Jurisdiction",
+    "LintSettings",
     "MetricSpec",
     "NeedsReviewRule",
     "PackModel",
@@ -475,6 +476,25 @@ class Interpretation(_Model):
         return self
 
 
+class LintSettings(_Model):
+    """What ``vbp-rules lint`` accepts in this pack, each with the reason."""
+
+    allow: dict[str, str] = Field(
+        default_factory=dict,
+        description="Issue location (rules.my-rule, parameters.x, a clause label such as "
+        "四（三）) -> why the pack leaves it so; such issues are reported as notes.",
+    )
+
+    @field_validator("allow")
+    @classmethod
+    def _reasons(cls, v: dict[str, str]) -> dict[str, str]:
+        for where, reason in v.items():
+            if not reason.strip():
+                msg = f"lint.allow[{where!r}] needs a reason"
+                raise ValueError(msg)
+        return v
+
+
 def _both_languages() -> list[Literal["zh", "en"]]:
     return ["zh", "en"]
 
@@ -506,6 +526,7 @@ class PackModel(_Model):
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     interpretations: dict[str, Interpretation] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
+    lint: LintSettings = Field(default_factory=LintSettings)
 
     @field_validator("parameters", "interpretations", "actions")
     @classmethod

@@ -306,9 +306,11 @@ def lint_pack(
 
     Args:
         pack: a loaded pack.
-        allow: issue locations (``rules.my-rule``, ``parameters.x``; a prefix matches
-            what lies under it) mapped to the reason they are accepted: such issues are
-            reported as ``info``, with the reason.
+        allow: issue locations (``rules.my-rule``, ``parameters.x``, a clause label; a
+            location also matches what lies under it) mapped to the reason they are
+            accepted, added to the pack's own ``lint: allow:``. Such issues are
+            reported as ``info`` with the reason; an allowance that matches nothing is
+            a warning (``allow-unused``).
         source: the notice's text; default: the pack's ``source.file``, looked up as
             :func:`~vbp_rules.testing._source.find_source` does. Without it the checks
             against the source text are skipped (reported as one warning).
@@ -366,8 +368,10 @@ def lint_pack(
     for rule in own:
         for where, b in _bounds(rule):
             word = b.word
-            if word and word not in rule.cite.text:
-                param = b.parameter
+            param = b.parameter
+            vague = param in pack.model.parameters and pack.model.parameters[param].unspecified
+            # a vague bound (较低, 明显) has no bound word in the source: the pack chooses one
+            if word and word not in rule.cite.text and not vague:
                 ptext = (
                     pack.model.parameters[param].cite.text if param in pack.model.parameters else ""
                 )
@@ -423,7 +427,7 @@ def lint_pack(
         if p.unspecified and pack.values.get(name) is None:
             issues.append(
                 LintIssue(
-                    level="warning",
+                    level="info",
                     code="unspecified-parameter",
                     where=f"parameters.{name}",
                     message="the source gives no value; rules using it are skipped as "
@@ -454,13 +458,31 @@ def lint_pack(
                         message=f"no rule or parameter cites it: {c.first_sentence[:50]}",
                     )
                 )
-    issues = [_allowed(i, allow) for i in issues] if allow else issues
+    allowed = {**pack.model.lint.allow, **(allow or {})}
+    issues = [_allowed(i, allowed) for i in issues]
+    used = {w for i in issues for w in allowed if _matches(i.where, w) and "[allowed:" in i.message}
+    issues += [
+        LintIssue(
+            level="warning",
+            code="allow-unused",
+            where=f"lint.allow.{where}",
+            message="no issue is there any more: remove the allowance",
+        )
+        for where in allowed
+        if where not in used
+    ]
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(issues, key=lambda i: order[i.level])
 
 
+def _matches(issue_where: str, where: str) -> bool:
+    return issue_where == where or issue_where.startswith((f"{where}.", f"{where}:"))
+
+
 def _allowed(issue: LintIssue, allow: Mapping[str, str]) -> LintIssue:
+    if issue.level == "info":
+        return issue
     for where, reason in allow.items():
-        if issue.where == where or issue.where.startswith((f"{where}.", f"{where}:")):
+        if _matches(issue.where, where):
             return attrs.evolve(issue, level="info", message=f"{issue.message} [allowed: {reason}]")
     return issue
