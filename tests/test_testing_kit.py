@@ -388,7 +388,7 @@ def test_plugin_failure_shows_expected_actual_and_citation(tmp_path: Path) -> No
         in out
     )
     assert "actual:\n  delivery-floor: breach enterprise_id=E1 2024Q3" in out
-    assert "delivery-floor — 某医保发〔2024〕1号 二（一）: 配送率低于90%的，予以约谈。" in out
+    assert "delivery-floor — 某医保发〔2024〕1号 二（一）: 配送率低于90%的，予以约谈" in out
 
 
 @pytest.mark.slow
