@@ -166,8 +166,11 @@ def test_authoring_walkthrough_runs_as_written(
     packs = tmp_path / "policy_packs"
     assert main(["new-pack", "example-2024", "--from", str(source), "--dest", str(packs)]) == 0
     folder = packs / "example-2024"
+    assert (folder / "source.txt").read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
     assert main(["test", str(folder)]) == 0  # the scaffold's example case passes as it is
-    assert main(["lint", str(folder), "--source", str(source), "--strict"]) == 0
+    capsys.readouterr()
+    assert main(["lint", str(folder)]) == 1  # ... but its TODOs fail lint
+    assert "todo-left" in capsys.readouterr().out
     for title, text in blocks.items():
         target = tmp_path / title
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -175,13 +178,26 @@ def test_authoring_walkthrough_runs_as_written(
     (folder / "tests" / "example.yaml").unlink()
     capsys.readouterr()
     assert main(["validate", str(folder)]) == 0
-    assert main(["lint", str(folder), "--source", str(source), "--strict"]) == 0
+    assert main(["lint", str(folder), "--strict"]) == 0
     capsys.readouterr()
     assert main(["test", str(folder), "--coverage"]) == 0
     shown = re.search(r"```text\n(PASS .*?)\n```", page, re.S)
     assert shown is not None
     assert capsys.readouterr().out.strip() == shown.group(1).replace("policy_packs/", "").strip()
     assert main(["check", str(folder)]) == 0
+    # the pack declares its own action code and uses 不得低于
+    pack = load_pack(folder)
+    assert pack.actions["bad_record"].zh == "记入企业不良记录"
+    assert pack.rule("response-rate").require.word == "不得低于"  # type: ignore[union-attr]
+    # the city extends the province's pack by path and ships its own notice
+    city = packs / "example-city-2024"
+    assert main(["validate", str(city)]) == 0
+    assert main(["lint", str(city), "--strict"]) == 0
+    city_pack = load_pack(city)
+    assert city_pack.lineage() == ("example-city-2024", "example-2024")
+    assert str(city_pack.value("interview_below")) == "23/25"
+    capsys.readouterr()
+    _lint_catches_the_pages_mistakes(folder, capsys)
     shutil.rmtree(folder)
 
 
@@ -196,3 +212,34 @@ def test_frame_page_names_every_parameter_of_evaluate_frame() -> None:
     signature = signature.split(") -> Evaluation`", 1)[0]
     documented = [p.strip().split("=")[0] for p in signature.split(",")]
     assert [d for d in documented if d != "*"] == list(inspect.signature(evaluate_frame).parameters)
+
+
+#: The mistakes the page says lint catches: (what is written, what replaces it, code).
+MISTAKES = [
+    (
+        "require: {word: 不得低于, parameter: response_floor}",
+        "require: {word: 超过, parameter: response_floor}",
+        "bound-word-contradicts-source",
+    ),
+    (
+        "text: 配送率低于90%的企业，予以约谈}",
+        "text: 配送率低于90%的企业，应予约谈}",
+        "citation-not-in-source",
+    ),
+    ("    value: 30%\n", "    value: 30\n", "ratio-not-a-percentage"),
+    ("  en: Notice on securing", "  en: TODO Notice on securing", "todo-left"),
+]
+
+
+def _lint_catches_the_pages_mistakes(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack_file = folder / "pack.yaml"
+    good = pack_file.read_text(encoding="utf-8")
+    for before, after, code in MISTAKES:
+        assert before in good, before
+        assert good.count(before) == 1, before
+        bad = good.replace(before, after)
+        pack_file.write_text(bad, encoding="utf-8")
+        assert main(["lint", str(folder)]) == 1, code
+        out = capsys.readouterr().out
+        assert f"error   {code}" in out, out
+    pack_file.write_text(good, encoding="utf-8")

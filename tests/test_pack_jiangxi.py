@@ -133,6 +133,7 @@ EXAMPLE_FINDINGS = {
     ("report-change", "breach"): 3,
     ("supply-score-incentive", "determination"): 12,
     ("surplus-retention-eligibility", "determination"): 15,
+    ("verified-demand-surge-purchases", "needs_review"): 1,
 }
 
 

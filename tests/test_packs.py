@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from fractions import Fraction
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 import vbp_rules.packs.loader as pack_loader
 from vbp_rules import PackNotFoundError, PackValidationError, load_pack
-from vbp_rules.packs import list_packs, pack_json_schema
+from vbp_rules.packs import PackDiscoveryWarning, list_packs, pack_json_schema
 
 MINIMAL = """\
 id: demo-2024
@@ -262,3 +263,102 @@ def test_packs_published_through_entry_points_are_discovered(
     assert found["demo-2024"].origin == "entry point demo-province"
     assert "jiangxi-2024" in found  # the built-in packs are still there
     assert load_pack("demo-2024").id == "demo-2024"
+
+
+# ------------------------------------------------------------------ extends, search path
+
+CITY = """\
+id: demo-city
+extends: {base}
+jurisdiction: {{zh: 演示市, en: Demo City, level: city}}
+issuers: [{{zh: 演示市局, en: Demo City Bureau}}]
+parameters:
+  floor: {{value: 90%}}
+"""
+
+
+@pytest.mark.parametrize("base", ["../demo-2024", "../demo-2024/pack.yaml", "demo-2024"])
+def test_a_local_pack_extends_its_neighbour_by_path_or_by_id(tmp_path: Path, base: str) -> None:
+    write_pack(tmp_path / "mine", MINIMAL)
+    child = write_pack(tmp_path / "mine", CITY.format(base=base), name="demo-city")
+    pack = load_pack(child)
+    assert pack.lineage() == ("demo-city", "demo-2024")
+    assert pack.value("floor") == Fraction(9, 10)
+
+
+def test_extends_by_a_path_that_does_not_exist_says_where_it_looked(tmp_path: Path) -> None:
+    child = write_pack(tmp_path, CITY.format(base="../nowhere"), name="demo-city")
+    with pytest.raises(PackValidationError, match=r"extends: no pack at '../nowhere'"):
+        load_pack(child)
+
+
+def test_extends_by_an_absolute_path_is_refused(tmp_path: Path) -> None:
+    parent = write_pack(tmp_path, MINIMAL)
+    child = write_pack(tmp_path, CITY.format(base=json.dumps(str(parent))), name="demo-city")
+    with pytest.raises(PackValidationError, match="is absolute"):
+        load_pack(child)
+
+
+def test_pack_ids_are_found_on_the_search_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vbp_rules.cli import main
+
+    write_pack(tmp_path / "base", MINIMAL)
+    write_pack(tmp_path / "cities", CITY.format(base="demo-2024"), name="demo-city")
+    with pytest.raises(PackNotFoundError):
+        load_pack("demo-city")
+    # a call's packs_dirs: the child by id, and its parent by id in another folder
+    pack = load_pack("demo-city", packs_dirs=[tmp_path / "cities", tmp_path / "base"])
+    assert pack.lineage() == ("demo-city", "demo-2024")
+    # the environment variable
+    monkeypatch.setenv("VBP_RULES_PACKS", f"{tmp_path / 'cities'}{os.pathsep}{tmp_path / 'base'}")
+    assert load_pack("demo-city").parent is not None
+    assert "demo-city" in {i.id for i in list_packs()}
+    monkeypatch.delenv("VBP_RULES_PACKS")
+    # the CLI's --packs-dir, for this run only
+    args = ["--packs-dir", str(tmp_path / "cities"), "--packs-dir", str(tmp_path / "base")]
+    assert main([*args, "lint", "demo-city"]) == 0
+    capsys.readouterr()
+    assert main(["lint", "demo-city"]) == 2
+    assert "no pack 'demo-city'" in capsys.readouterr().err
+
+
+def _pack_named(pack_id: str, base: str) -> str:
+    return MINIMAL.replace("id: demo-2024\n", f"id: {pack_id}\nextends: {base}\n")
+
+
+@pytest.mark.parametrize("back", ["a", "../a"])
+def test_an_extends_cycle_is_reported_with_the_names_used(tmp_path: Path, back: str) -> None:
+    # folders a and b; their ids differ from the folder names (issue 13: this recursed)
+    write_pack(tmp_path, _pack_named("alpha-2024", "b"), name="a")
+    write_pack(tmp_path, _pack_named("beta-2024", back), name="b")
+    with pytest.raises(PackValidationError, match=rf"extends cycle: .*a/pack.yaml -> b -> {back}"):
+        load_pack(tmp_path / "a")
+
+
+def test_a_pack_that_extends_itself_is_a_cycle(tmp_path: Path) -> None:
+    write_pack(tmp_path, _pack_named("alpha-2024", "."), name="a")
+    with pytest.raises(PackValidationError, match=r"extends cycle"):
+        load_pack(tmp_path / "a")
+
+
+def test_an_entry_point_that_fails_to_load_is_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    class BrokenEntryPoint:
+        name = "broken-province"
+        value = "broken_province:packs"
+
+        def load(self) -> object:
+            msg = "No module named 'broken_province'"
+            raise ModuleNotFoundError(msg)
+
+    def entry_points(*, group: str) -> list[BrokenEntryPoint]:
+        return [BrokenEntryPoint()] if group == "vbp_rules.packs" else []
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    with pytest.warns(PackDiscoveryWarning, match="broken-province.*skipped"):
+        assert "jiangxi-2024" in {i.id for i in list_packs()}
+    with pytest.warns(PackDiscoveryWarning):
+        assert load_pack("jiangxi-2024").id == "jiangxi-2024"

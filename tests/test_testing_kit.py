@@ -272,6 +272,9 @@ def test_uncovered_rules_say_why(jiangxi_cases: list[BoundaryCase]) -> None:
     why = uncovered_rules(JIANGXI, jiangxi_cases)
     assert "streak" in why["enterprise-timely-delivery-streak"]
     assert "product-order-response-rate" not in why
+    # the note sends the author to YAML cases, not to a Python function
+    assert all("tests/*.yaml" in reason for reason in why.values())
+    assert not [r for r in why.values() if "sla_cases" in r or "()" in r]
 
 
 # ------------------------------------------------------------------ hypothesis strategies
@@ -404,7 +407,7 @@ def test_plugin_failure_shows_expected_actual_and_citation(tmp_path: Path) -> No
         in out
     )
     assert "actual:\n  delivery-floor: breach enterprise_id=E1 2024Q3" in out
-    assert "delivery-floor — 某医保发〔2024〕1号 二（一）: 配送率低于90%的，予以约谈。" in out
+    assert "delivery-floor — 某医保发〔2024〕1号 二（一）: 配送率低于90%的，予以约谈" in out
 
 
 def test_plugin_refuses_a_mistyped_key_instead_of_passing(tmp_path: Path) -> None:

@@ -6,12 +6,16 @@ Bad input prints a one-line error and exits with status 2, never a traceback.
 
 from __future__ import annotations
 
+import contextvars
 import gc
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from vbp_rules._version import __version__
 from vbp_rules.cli._common import run_app
+from vbp_rules.packs.loader import _DIRS as _PACKS_DIRS
 
 app = typer.Typer(
     name="vbp-rules",
@@ -37,8 +41,19 @@ def _root(
         is_eager=True,
         help="Print the version and exit.",
     ),
+    packs_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--packs-dir",
+            help="A folder of local packs, searched for pack ids (and extends:) before "
+            "$VBP_RULES_PACKS, the built-in packs and installed ones; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate Chinese VBP (集采) policy packs against procurement facts."""
+    del version  # handled by its eager callback
+    if packs_dir:
+        _PACKS_DIRS.set(tuple(packs_dir))
 
 
 #: Command-group modules, each registering itself on :data:`app` when imported.
@@ -69,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return run_app(app, argv)
+        # --packs-dir holds for this run only: the run gets its own copy of the context.
+        return contextvars.copy_context().run(run_app, app, argv)
     finally:
         if was_enabled:
             gc.enable()

@@ -53,15 +53,30 @@ def lint_command(
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            help="WHERE=REASON: accept the issues at WHERE (e.g. rules.my-rule) for this "
+            "reason; they are shown as notes.",
+        ),
+    ] = None,
 ) -> None:
-    """Flag clauses with no rule, missing citations, unspecified and unused parameters.
+    """Check a pack against its notice: TODOs, citations, bound words, clauses, parameters.
 
-    Exit status 1 when an error is found (or a warning, with --strict).
+    The notice is the pack's source.txt (or --source). Exit status 1 when an error is
+    found (or a warning, with --strict).
     """
     if source is not None and not source.is_file():
         fail(f"no such source file: {source}")
+    allowed: dict[str, str] = {}
+    for item in allow or []:
+        where, sep, reason = item.partition("=")
+        if not sep or not where or not reason:
+            fail(f"--allow takes WHERE=REASON, got {item!r}")
+        allowed[where] = reason
     p = load_pack(pack)
-    issues = lint_pack(p, source=source)
+    issues = lint_pack(p, source=source, allow=allowed)
     if as_json:
         typer.echo(
             json.dumps(

@@ -435,7 +435,7 @@ def evaluate_command(
         sys.stdout.write(ev.to_csv("findings", include_compliant=include_compliant))
     else:
         print_summary(p, ev)
-        print_findings(ev, limit=limit, everything=include_compliant)
+        print_findings(ev, limit=limit, everything=include_compliant, actions=p.actions)
     print_accounting(fs, ev, limit=limit)
     raise typer.Exit(exit_status(ev, fail_on or ()))
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -63,7 +63,7 @@ def _one_line(text: str) -> str:
     return text.translate(_CONTROL)
 
 
-def finding_line(finding: Finding) -> str:
+def finding_line(finding: Finding, actions: Mapping[str, Any] | None = None) -> str:
     """One finding on one line: outcome [flags], rule, clause, subject, period, tier, ..."""
     from vbp_rules.engine.semantics import format_display as _fmt  # noqa: PLC0415
 
@@ -76,8 +76,9 @@ def finding_line(finding: Finding) -> str:
     if finding.tier:
         parts.append(f"tier={finding.tier}")
     if finding.actions:
-        actions = ", ".join(ACTIONS[a].en if a in ACTIONS else a for a in finding.actions)
-        parts.append(f"actions: {actions}")
+        known = ACTIONS if actions is None else actions  # the pack's own codes included
+        shown = ", ".join(known[a].en if a in known else a for a in finding.actions)
+        parts.append(f"actions: {shown}")
     if finding.values:
         parts.append(", ".join(f"{k}={_fmt(v)}" for k, v in finding.values))
     return _one_line("  ".join(parts))
@@ -130,7 +131,9 @@ def print_summary(pack: Pack, ev: Evaluation) -> None:
         out.write(f"flags on findings: {', '.join(seen)}\n")
 
 
-def print_findings(ev: Evaluation, *, limit: int, everything: bool) -> None:
+def print_findings(
+    ev: Evaluation, *, limit: int, everything: bool, actions: Mapping[str, Any] | None = None
+) -> None:
     """The breaches, one line each, at most ``limit``; every finding with ``everything``."""
     if everything:
         chosen = list(ev.findings)
@@ -147,7 +150,7 @@ def print_findings(ev: Evaluation, *, limit: int, everything: bool) -> None:
         chosen = chosen[:limit]
     out = sys.stdout
     out.write(heading + "\n")
-    out.writelines(finding_line(f) + "\n" for f in chosen)
+    out.writelines(finding_line(f, actions) + "\n" for f in chosen)
     out.flush()
 
 

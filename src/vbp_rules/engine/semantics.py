@@ -622,7 +622,11 @@ class Run:
             flags.add("incomplete_source")
         word = bound.word if bound is not None else None
         op = operator or (bound_operator(bound) if bound is not None else None)
-        acts = tuple(rule.actions if actions is None else actions) if outcome != "compliant" else ()
+        # a compliant finding carries only actions given for it (a compliant tier's incentive)
+        if outcome == "compliant":
+            acts = tuple(actions or ())
+        else:
+            acts = tuple(rule.actions if actions is None else actions)
         forms = value_forms(self.pack, rule, bound)
         if rule.message is not None:
             rendered = {

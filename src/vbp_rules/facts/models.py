@@ -330,6 +330,10 @@ class Order(FactModel):
         default=False, description="Purchased offline, outside the platform (线下采购)."
     )
     amount: Money | None = Field(None, description="Order amount in yuan (订单金额).")
+    institution_level: InstitutionLevel | None = Field(
+        None,
+        description=_LEVEL + " Of the ordering institution, for supply balance across levels.",
+    )
 
 
 class PurchaseSummary(FactModel):
@@ -494,7 +498,9 @@ class ExemptionEvent(FactModel):
         description=(
             "What happened: key_monitoring_list (列入重点监控合理用药药品目录), "
             "public_health_event (突发公共卫生事件), guideline_change (临床指南推荐级别变化), "
-            "verified_demand_surge (经核实的需求激增), force_majeure (不可抗力)."
+            "verified_demand_surge (经核实的需求激增: it moves no quantity; send the surge's "
+            "emergency backup purchases as purchase_summaries.emergency_backup_quantity), "
+            "force_majeure (不可抗力)."
         )
     )
     institution_id: Id | None = Field(
@@ -564,6 +570,13 @@ class ProcurementGroup(FactModel):
     )
     extended: Flag = Field(
         default=False, description="The agreement cycle was extended by one year (协议期延长)."
+    )
+    cycle_years: Quantity | None = Field(
+        None,
+        description=(
+            "The procurement cycle set for the variety, in years, extension included "
+            "(采购周期/协议周期，年)."
+        ),
     )
 
 

@@ -32,7 +32,7 @@ from vbp_rules.packs.model import (
     TiersRule,
 )
 from vbp_rules.packs.pack import Pack
-from vbp_rules.vocab import ACTIONS, BOUND_WORDS
+from vbp_rules.vocab import BOUND_WORDS
 
 __all__ = ["GLOBAL_NAMES", "bound_operator", "check_pack", "subject_names"]
 
@@ -111,9 +111,14 @@ class _Checker:
             )
 
     def actions(self, loc: tuple[Any, ...], codes: Iterable[str]) -> None:
+        known = self.pack.actions
         for i, code in enumerate(codes):
-            if code not in ACTIONS:
-                self.add((*loc, i), f"unknown action {code!r}{_hint(code, ACTIONS)}")
+            if code not in known:
+                self.add(
+                    (*loc, i),
+                    f"unknown action {code!r}{_hint(code, known)}; known codes: "
+                    f"{', '.join(sorted(known))} (a pack declares its own under 'actions:')",
+                )
 
     def bound(
         self, loc: tuple[Any, ...], b: BoundSpec, names: Collection[str], *, relative: bool = False

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "AGGREGATE_FUNCTIONS",
+    "ActionSpec",
     "BoundSpec",
     "Case",
     "ChangeBandRule",
@@ -27,6 +28,7 @@ __all__ = [
     "Interpretation",
     "Issuer",
     "Jurisdiction",
+    "LintSettings",
     "MetricSpec",
     "NeedsReviewRule",
     "PackModel",
@@ -444,6 +446,20 @@ Rule = Annotated[
 ]
 
 
+class ActionSpec(_Model):
+    """An action code a pack declares, beside the shared vocabulary (不良记录 → bad_record)."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    severity: int = Field(
+        ge=0, le=100, description="0-100, as the shared codes: 10 reminder … 95 bar."
+    )
+    effect: Literal["penalty", "incentive", "neutral"] = Field(
+        description="A penalty, an incentive, or neither: monotonicity checks need it."
+    )
+    cite: Citation | None = None
+
+
 class Interpretation(_Model):
     """A question the source leaves open, its named readings and the default."""
 
@@ -458,6 +474,25 @@ class Interpretation(_Model):
             msg = f"default {self.default!r} is not one of the options {sorted(self.options)}"
             raise ValueError(msg)
         return self
+
+
+class LintSettings(_Model):
+    """What ``vbp-rules lint`` accepts in this pack, each with the reason."""
+
+    allow: dict[str, str] = Field(
+        default_factory=dict,
+        description="Issue location (rules.my-rule, parameters.x, a clause label such as "
+        "四（三）) -> why the pack leaves it so; such issues are reported as notes.",
+    )
+
+    @field_validator("allow")
+    @classmethod
+    def _reasons(cls, v: dict[str, str]) -> dict[str, str]:
+        for where, reason in v.items():
+            if not reason.strip():
+                msg = f"lint.allow[{where!r}] needs a reason"
+                raise ValueError(msg)
+        return v
 
 
 def _both_languages() -> list[Literal["zh", "en"]]:
@@ -484,11 +519,16 @@ class PackModel(_Model):
     adoption: Text | None = Field(
         default=None, description="For packs that adopt another: how and when it was adopted."
     )
+    actions: dict[str, ActionSpec] = Field(
+        default_factory=dict,
+        description="Action codes of this pack, beside the shared vocabulary.",
+    )
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     interpretations: dict[str, Interpretation] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
+    lint: LintSettings = Field(default_factory=LintSettings)
 
-    @field_validator("parameters", "interpretations")
+    @field_validator("parameters", "interpretations", "actions")
     @classmethod
     def _snake_names(cls, v: dict[str, Any]) -> dict[str, Any]:
         for name in v:

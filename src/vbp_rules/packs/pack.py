@@ -14,6 +14,7 @@ from vbp_rules.errors import ExpressionError, PackValidationError
 from vbp_rules.expr import Expression
 from vbp_rules.packs._params import convert_parameter
 from vbp_rules.packs.model import PackModel, Parameter, Rule
+from vbp_rules.vocab import ACTIONS, Action
 
 __all__ = ["Pack", "PackStatus"]
 
@@ -56,6 +57,15 @@ class Pack:
     def parameters(self) -> Mapping[str, Parameter]:
         """Parameter declarations by name."""
         return MappingProxyType(self.model.parameters)
+
+    @property
+    def actions(self) -> Mapping[str, Action]:
+        """Every action code the pack may use: the shared vocabulary and its own."""
+        own = {
+            code: Action(code=code, zh=a.zh, en=a.en, severity=a.severity, effect=a.effect)
+            for code, a in self.model.actions.items()
+        }
+        return MappingProxyType({**ACTIONS, **own})
 
     @property
     def issuer(self) -> str:

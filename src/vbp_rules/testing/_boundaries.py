@@ -27,7 +27,6 @@ from vbp_rules.engine._functions import CalendarContext, split_aggregate
 from vbp_rules.errors import ExpressionError
 from vbp_rules.expr import NotApplicable, to_fraction
 from vbp_rules.facts import FACT_KINDS
-from vbp_rules.packs._checks import bound_operator
 from vbp_rules.packs.model import (
     BoundSpec,
     ChangeBandRule,
@@ -48,11 +47,13 @@ from vbp_rules.testing._rows import (
     row_is_valid,
     variants,
 )
-from vbp_rules.vocab import compare
+from vbp_rules.testing._words import word_holds
 
 __all__ = [
+    "BoundSite",
     "BoundaryCase",
     "Position",
+    "bound_sites",
     "boundary_cases",
     "example_configuration",
     "exemption_cases",
@@ -245,6 +246,11 @@ def configured(
 # --------------------------------------------------------------------------- classification
 
 
+def _holds(b: BoundSpec, value: Fraction, bound: Fraction) -> bool:
+    """What the bound's word (or op) calls for, by the kit's own table, not the engines'."""
+    return word_holds(b.word if b.word is not None else str(b.op), value, bound)
+
+
 def tier_of(
     rule: TiersRule, value: Fraction, bounds: Mapping[int, tuple[Fraction | None, Fraction | None]]
 ) -> list[str]:
@@ -257,7 +263,7 @@ def tier_of(
         lo, up = bounds[i]
         ok = True
         for b, v in ((t.lower, lo), (t.upper, up)):
-            if b is not None and (v is None or not compare(value, bound_operator(b), v)):
+            if b is not None and (v is None or not _holds(b, value, v)):
                 ok = False
         if ok:
             out.append(t.id)
@@ -584,10 +590,30 @@ def _facts(
 # --------------------------------------------------------------------------- the cases
 
 
+@attrs.frozen(kw_only=True, slots=True, eq=False)
+class BoundSite:
+    """One bound of one rule: cases can be built any number of steps away from it.
+
+    A step is the smallest move the metric's unit allows (one count, one cent, a ratio
+    step of 1/(denominator·10)); zero steps is exactly on the bound.
+    """
+
+    rule_id: str
+    label: str
+    step: Fraction
+    make: Callable[[Position, Fraction], BoundaryCase | None] = attrs.field(repr=False)
+
+    def case(self, steps: int) -> BoundaryCase | None:
+        """Facts whose metric is ``steps`` steps from the bound (None when none are found)."""
+        position: Position = "at" if steps == 0 else ("below" if steps < 0 else "above")
+        return self.make(position, self.step * steps)
+
+
 def _threshold_like(  # noqa: PLR0915 - one pass over a rule's bounds, kept together
     ctx: _Ctx,
     rule: ThresholdRule | TiersRule | ChangeBandRule,
     params: Mapping[str, object],
+    sites: list[BoundSite] | None = None,
 ) -> list[BoundaryCase]:
     pack = ctx.pack
     interps = dict(rule.interpretation or {})
@@ -673,29 +699,48 @@ def _threshold_like(  # noqa: PLR0915 - one pass over a rule's bounds, kept toge
             pinned=pinned,
             targets=[b0 + o for _, o in offsets],
         )
-        word = b.word or b.op
-        for position, off in offsets:
+
+        def make(
+            position: Position,
+            off: Fraction,
+            *,
+            step: Fraction = step,
+            search: _Search = search,
+            b: BoundSpec = b,
+            label: str = label,
+            b0: Fraction = b0,
+            measure: Callable[[Mapping[str, object]], tuple[Fraction, Fraction]] = measure,
+        ) -> BoundaryCase | None:
+            if off not in (Fraction(0), step, -step):
+                search = _Search(
+                    ctx, rule, measure=measure, read=read, pinned=pinned, targets=[b0 + off]
+                )
             sol = search.solve(off)
             if sol is None:
-                continue
+                return None
             outcome, tier = _expected(rule, sol.measure, ctx, sol, label)
-            out.append(
-                BoundaryCase(
-                    rule_id=rule.id,
-                    rule_kind=rule.kind,
-                    bound=f"{label} {word} {b.parameter or b.value or b.expr}",
-                    position=position,
-                    metric=sol.measure,
-                    bound_value=sol.bound,
-                    word=b.word,
-                    facts=_facts(rule.over or "", sol.rows),
-                    as_of=ctx.anchor.as_of,
-                    parameters=params,
-                    interpretations=interps,
-                    expected_outcome=outcome,
-                    expected_tier=tier,
-                )
+            return BoundaryCase(
+                rule_id=rule.id,
+                rule_kind=rule.kind,
+                bound=f"{label} {b.word or b.op} {b.parameter or b.value or b.expr}",
+                position=position,
+                metric=sol.measure,
+                bound_value=sol.bound,
+                word=b.word,
+                facts=_facts(rule.over or "", sol.rows),
+                as_of=ctx.anchor.as_of,
+                parameters=params,
+                interpretations=interps,
+                expected_outcome=outcome,
+                expected_tier=tier,
             )
+
+        if sites is not None:
+            sites.append(BoundSite(rule_id=rule.id, label=label, step=step, make=make))
+        for position, off in offsets:
+            case = make(position, off)
+            if case is not None:
+                out.append(case)
         if not zero_done and search.zero is not None:
             zero_done = True
             rows = _zero_rows(search)
@@ -768,7 +813,7 @@ def _expected(
     if isinstance(rule, ThresholdRule):
         b = rule.breach_if or rule.require
         assert b is not None  # noqa: S101
-        holds = compare(value, bound_operator(b), sol.bound)
+        holds = _holds(b, value, sol.bound)
         breach = holds if rule.breach_if is not None else not holds
         return ("breach" if breach else "compliant"), None
     if isinstance(rule, TiersRule):
@@ -805,7 +850,7 @@ def _change_expected(
         limit = sol.bound if name == label else _bound_in(ctx, b, ctx.base_env)
         sides.append((name, b, moved, limit))
     for name, b, moved, limit in sides:
-        if compare(moved, bound_operator(b), limit):
+        if _holds(b, moved, limit):
             return "breach", name
     return "compliant", None
 
@@ -844,6 +889,29 @@ def boundary_cases(
     return out
 
 
+def bound_sites(
+    pack: Pack,
+    *,
+    rules: Sequence[str] | None = None,
+    configure: Mapping[str, object] | None = None,
+    calendar: WorkCalendar | None = None,
+) -> list[BoundSite]:
+    """Every bound of the pack's threshold, tiers and change-band rules, as a site.
+
+    The arguments are those of :func:`boundary_cases`.
+    """
+    cal = calendar or WorkCalendar.china()
+    p, params = configured(pack, configure)
+    ctx = _Ctx(p, Anchor.for_pack(p, cal), cal)
+    sites: list[BoundSite] = []
+    for rule in p.rules:
+        if rules is not None and rule.id not in rules:
+            continue
+        if rule.over is not None and isinstance(rule, ThresholdRule | TiersRule | ChangeBandRule):
+            _threshold_like(ctx, rule, params, sites)
+    return sites
+
+
 def uncovered_rules(pack: Pack, cases: Sequence[BoundaryCase] | None = None) -> dict[str, str]:
     """Rules the boundary generators do not reach, with the reason."""
     got = {c.rule_id for c in (cases if cases is not None else boundary_cases(pack))}
@@ -861,13 +929,14 @@ def uncovered_rules(pack: Pack, cases: Sequence[BoundaryCase] | None = None) -> 
             )
         elif isinstance(r, DeadlineRule):
             out[r.id] = (
-                "deadline: see sla_cases"
+                "no start and end rows could be generated around the holidays"
                 if r.start and r.window
                 else "deadline with a computed due instant"
             )
         else:
             out[r.id] = f"{r.kind} rules are not covered by boundary cases"
-    return out
+    hint = "; write its cases in the pack's tests/*.yaml (on, below and above each bound)"
+    return {rule_id: why + hint for rule_id, why in out.items()}
 
 
 # --------------------------------------------------------------------------- SLA

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import attrs
 
-__all__ = ["Clause", "find_source", "normalize_clause", "normalize_text", "split_clauses"]
+from vbp_rules.errors import VbpRulesError
+
+__all__ = [
+    "Clause",
+    "SourceOutsidePackError",
+    "find_quote",
+    "find_source",
+    "normalize_clause",
+    "normalize_text",
+    "split_clauses",
+]
 
 _NUM = "一二三四五六七八九十百零〇"
 _TOP = re.compile(rf"^\s*([{_NUM}]+)\s*、\s*(.*)$")
@@ -135,18 +144,49 @@ def normalize_text(text: str) -> str:
     return re.sub(r"\s+", "", "".join(kept)).translate(_PUNCT)
 
 
-def find_source(pack_dir: Path, file: str) -> Path | None:
-    """Where a pack's ``source.file`` is.
+class SourceOutsidePackError(VbpRulesError, ValueError):
+    """A pack's ``source.file`` that names a file outside the pack's folder."""
 
-    Looked up in ``$VBP_RULES_SOURCES``, then beside the pack and in each folder above
-    it, and in a ``shared/`` folder beside any of them (``seeds/x.txt`` is written
-    relative to the folder that holds the shared ``seeds/``).
+
+def find_source(pack_dir: Path, file: str) -> Path | None:
+    """Where a pack's ``source.file`` is: a path relative to the pack's folder, inside it.
+
+    The source text ships with the pack (``source.txt`` beside ``pack.yaml``), so that
+    anyone can lint its citations; ``None`` when the file is not there.
+
+    Raises:
+        SourceOutsidePackError: the path is absolute or leaves the pack's folder
+            (``../x.txt``), which would make the pack depend on where it is installed.
     """
     rel = Path(file)
-    candidates: list[Path] = []
-    env = os.environ.get("VBP_RULES_SOURCES")
-    if env:
-        candidates += [Path(env) / rel, Path(env) / rel.name]
-    for folder in [pack_dir, *pack_dir.resolve().parents]:
-        candidates += [folder / rel, folder / "shared" / rel]
-    return next((c for c in candidates if c.is_file()), None)
+    root = pack_dir.resolve()
+    target = (root / rel).resolve()
+    if rel.is_absolute() or not target.is_relative_to(root):
+        msg = (
+            f"source.file {file!r} leaves the pack folder; put the notice's text beside "
+            "pack.yaml (e.g. source.txt) and write its name"
+        )
+        raise SourceOutsidePackError(msg)
+    return target if target.is_file() else None
+
+
+def find_quote(quote: str, source: str) -> bool:
+    """Whether ``quote`` is the source's words: every part between ellipses (……, …), in order.
+
+    Whitespace, line breaks and page markers are ignored, and full-width and ASCII
+    punctuation (，and ,) are the same; anything else must be verbatim.
+
+    >>> find_quote("配送率低于90%……暂停挂网。", "配送率低于90%的企业，暂停挂网。")
+    True
+    """
+    flat = normalize_text(source)
+    start = 0
+    for part in re.split(r"…+|\.{3,}", quote):
+        piece = normalize_text(part)
+        if not piece:
+            continue
+        at = flat.find(piece, start)
+        if at < 0:
+            return False
+        start = at + len(piece)
+    return True

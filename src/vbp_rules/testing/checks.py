@@ -56,7 +56,8 @@ from vbp_rules.testing._boundaries import (
     sla_cases,
     tier_of,
 )
-from vbp_rules.vocab import ACTIONS, BOUND_WORDS
+from vbp_rules.testing._words import WORD_HOLDS
+from vbp_rules.vocab import ACTIONS, Action, bound_word_pattern
 
 __all__ = [
     "ALL_CHECKS",
@@ -79,6 +80,8 @@ class Problem:
     check: str
     rule_id: str | None
     message: str
+    source_words: tuple[str, ...] = ()
+    """For a bound word that contradicts its citation: the words the source writes."""
 
     def __str__(self) -> str:
         where = f"{self.rule_id}: " if self.rule_id else ""
@@ -212,13 +215,16 @@ def check_tiers_exhaustive(
 # ------------------------------------------------------------------- monotone actions
 
 
-def _severity(actions: Sequence[str]) -> int:
-    return max((ACTIONS[a].severity for a in actions if a in ACTIONS), default=0)
+def _severity(actions: Sequence[str], known: Mapping[str, Action] = ACTIONS) -> int:
+    weights = [known[a].weight for a in actions if a in known]
+    return max(weights) if weights else 0
 
 
 def _below_words(text: str) -> tuple[bool, bool]:
-    ops = [BOUND_WORDS[w].operator for w in _WORD_RE.findall(text)]
-    return any(o in ("<", "<=") for o in ops), any(o in (">", ">=") for o in ops)
+    sides = [WORD_HOLDS[w] for w in _WORD_RE.findall(text) if w in WORD_HOLDS]
+    return any(below and not above for below, _, above in sides), any(
+        above and not below for below, _, above in sides
+    )
 
 
 def _low_is_worse(rule: TiersRule, order: Sequence[int]) -> bool | None:
@@ -266,8 +272,10 @@ def check_actions_monotone(
         best_to_worst = list(reversed(order)) if low_worse else order
         for a, b in itertools.pairwise(best_to_worst):
             ta, tb = rule.tiers[a], rule.tiers[b]
-            sa = 0 if ta.outcome == "compliant" else _severity(ta.actions)
-            sb = 0 if tb.outcome == "compliant" else _severity(tb.actions)
+            sa = _severity(ta.actions, p.actions)
+            sb = _severity(tb.actions, p.actions)
+            sa = min(sa, 0) if ta.outcome == "compliant" else sa
+            sb = min(sb, 0) if tb.outcome == "compliant" else sb
             if sb < sa:
                 problems.append(
                     Problem(
@@ -317,7 +325,7 @@ def _threshold_ladders(pack: Pack) -> list[Problem]:
         # worse first: the lowest bound of a "below" ladder, the highest of an "above" one
         ordered = sorted(members, key=lambda m: m[2], reverse=not below)
         for (worse, _, wv), (milder, _, mv) in itertools.pairwise(ordered):
-            if _severity(worse.actions) < _severity(milder.actions):
+            if _severity(worse.actions, pack.actions) < _severity(milder.actions, pack.actions):
                 problems.append(
                     Problem(
                         check="actions_monotone",
@@ -334,13 +342,20 @@ def _threshold_ladders(pack: Pack) -> list[Problem]:
 
 # ------------------------------------------------------------------- bound words vs citation
 
-_WORD_RE = re.compile("|".join(re.escape(w) for w in sorted(BOUND_WORDS, key=len, reverse=True)))
+_WORD_RE = bound_word_pattern()
 _UNIT = r"(?:个)?(?:工作日|自然日|小时|日|天|个月|月|季度|年|家|件|次|倍)?"
 
 
-def _point_below(op: str) -> bool | None:
-    """Which side of the bound the bound value itself is on: True for the lower side."""
-    return {"<=": True, ">": True, "<": False, ">=": False}.get(op)
+def _point_below(word: str) -> bool | None:
+    """Which side of the bound the bound value itself is on: True for the lower side.
+
+    ``word`` is a bound word or an operator; the answer comes from the kit's own table
+    (:data:`vbp_rules.testing._words.WORD_HOLDS`), not from the engines' registry.
+    """
+    below, at, above = WORD_HOLDS.get(word, (False, True, False))
+    if below == above:
+        return None
+    return at == below
 
 
 def _number_texts(value: Fraction, *, percent: bool) -> list[str]:
@@ -407,7 +422,7 @@ def check_bound_words_cited(pack: Pack, *, allow: Mapping[str, str] | None = Non
             continue
         for where, b in _bounds_of(rule):
             op = bound_operator(b)
-            mine = _point_below(op)
+            mine = _point_below(b.word or op)
             if mine is None or (b.parameter is None and b.value is None and b.expr is None):
                 continue
             shown = b.word or op
@@ -418,7 +433,7 @@ def check_bound_words_cited(pack: Pack, *, allow: Mapping[str, str] | None = Non
             if value is not None:
                 near = [w for t in texts for w in _words_at(t, value, percent=percent)]
                 if near:
-                    if not any(_point_below(BOUND_WORDS[w].operator) == mine for w in near):
+                    if not any(_point_below(w) == mine for w in near):
                         problems.append(
                             Problem(
                                 check="bound_words_cited",
@@ -429,6 +444,7 @@ def check_bound_words_cited(pack: Pack, *, allow: Mapping[str, str] | None = Non
                                     f"{'/'.join(dict.fromkeys(near))} next to that number "
                                     f"{_cite(rule)}"
                                 ),
+                                source_words=tuple(dict.fromkeys(near)),
                             )
                         )
                     continue
@@ -436,7 +452,7 @@ def check_bound_words_cited(pack: Pack, *, allow: Mapping[str, str] | None = Non
                 continue
             if b.expr is not None:
                 words = [w for t in texts for w in _WORD_RE.findall(t)]
-                if words and not any(_point_below(BOUND_WORDS[w].operator) == mine for w in words):
+                if words and not any(_point_below(w) == mine for w in words):
                     problems.append(
                         Problem(
                             check="bound_words_cited",
@@ -445,6 +461,7 @@ def check_bound_words_cited(pack: Pack, *, allow: Mapping[str, str] | None = Non
                                 f"{where}: {shown!r} ({op}) is not what the cited sentence says "
                                 f"({'/'.join(dict.fromkeys(words))}) {_cite(rule)}"
                             ),
+                            source_words=tuple(dict.fromkeys(words)),
                         )
                     )
     return problems

@@ -12,13 +12,18 @@ written once runs against any province's pack:
 ...     assert case.expected_outcome in ("breach", "compliant", None)
 >>> test_report_change()
 
-Cases are built once per pack and cached (see :mod:`vbp_rules.testing._boundaries`).
+:func:`boundary_facts` and :func:`metric_values` generate values around every bound,
+any number of steps away, and shrink to the bound itself (zero steps): a failure is
+reported at the bound, where the bound word decides. Built cases are cached per pack
+object (weakly: a freed pack's cases go with it, and a new pack never reuses them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -26,7 +31,9 @@ from vbp_rules.packs.model import TiersRule
 from vbp_rules.packs.pack import Pack
 from vbp_rules.testing._boundaries import (
     BoundaryCase,
+    BoundSite,
     Position,
+    bound_sites,
     boundary_cases,
     configured,
     exemption_cases,
@@ -34,6 +41,7 @@ from vbp_rules.testing._boundaries import (
 )
 
 __all__ = [
+    "MAX_STEPS",
     "boundary_facts",
     "exemption_toggles",
     "metric_values",
@@ -42,14 +50,18 @@ __all__ = [
     "zero_denominators",
 ]
 
-_CACHE: dict[tuple[int, str], list[BoundaryCase]] = {}
+_CACHE: weakref.WeakKeyDictionary[Pack, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+#: How many steps from a bound the generated metrics go, each way.
+MAX_STEPS = 20
 
 
-def _cached(pack: Pack, what: str, build: object) -> list[BoundaryCase]:
-    key = (id(pack), what)
-    if key not in _CACHE:
-        _CACHE[key] = list(build())  # type: ignore[operator]
-    return _CACHE[key]
+def _cached(pack: Pack, what: str, build: Callable[[], Any]) -> Any:
+    """``build()`` once per pack object and ``what``; freed with the pack."""
+    per_pack = _CACHE.setdefault(pack, {})
+    if what not in per_pack:
+        per_pack[what] = build()
+    return per_pack[what]
 
 
 def _pick(cases: Sequence[BoundaryCase], what: str, pack: Pack) -> st.SearchStrategy[BoundaryCase]:
@@ -59,6 +71,16 @@ def _pick(cases: Sequence[BoundaryCase], what: str, pack: Pack) -> st.SearchStra
     return st.sampled_from(list(cases))
 
 
+def _steps(positions: Sequence[Position]) -> st.SearchStrategy[int]:
+    """Whole steps from a bound, shrinking to 0 (the bound), on the allowed sides."""
+    lo = -MAX_STEPS if "below" in positions else 0
+    hi = MAX_STEPS if "above" in positions else 0
+    steps = st.integers(lo, hi)
+    if "at" not in positions:
+        steps = steps.filter(lambda k: k != 0)
+    return steps
+
+
 def boundary_facts(
     pack: Pack,
     *,
@@ -66,18 +88,46 @@ def boundary_facts(
     positions: Sequence[Position] = ("at", "below", "above"),
     configure: Mapping[str, object] | None = None,
 ) -> st.SearchStrategy[BoundaryCase]:
-    """Facts exactly on, one step below or one step above a bound of the pack.
+    """Facts whose metric is on a bound of the pack, or some steps below or above it.
 
-    Ratios over aggregated rows are hit exactly by choosing counts (95% → 19 of 20
-    orders; one step below → 189 of 200); change bands by value/baseline pairs.
+    A bound is drawn, then a whole number of steps from it (up to :data:`MAX_STEPS`
+    each way; a step is the smallest move of the metric's unit). Both shrink: to the
+    first bound, and to the bound itself. Ratios over aggregated rows are hit exactly
+    by choosing counts (95% → 19 of 20 orders; one step below → 189 of 200); change
+    bands by value/baseline pairs. With ``positions=("zero_denominator",)`` the facts
+    divide by zero instead.
 
     Raises:
-        ValueError: no case fits the filters.
+        ValueError: no bound or case fits the filters.
     """
-    key = f"bounds:{sorted(configure.items()) if configure else ''}"
-    allc = _cached(pack, key, lambda: boundary_cases(pack, configure=configure))
-    chosen = [c for c in allc if (rules is None or c.rule_id in rules) and c.position in positions]
-    return _pick(chosen, "boundary cases", pack)
+    key = f"{sorted(configure.items()) if configure else ''}"
+    if "zero_denominator" in positions:
+        allc = _cached(pack, f"bounds:{key}", lambda: boundary_cases(pack, configure=configure))
+        chosen = [
+            c for c in allc if (rules is None or c.rule_id in rules) and c.position in positions
+        ]
+        return _pick(chosen, "boundary cases", pack)
+    wanted = sorted(rules) if rules is not None else None
+    chosen_sites: list[BoundSite] = _cached(
+        pack,
+        f"sites:{key}:{wanted}",
+        lambda: bound_sites(pack, rules=wanted, configure=configure),
+    )
+    if not chosen_sites:
+        msg = f"pack {pack.id} has no bounds the generators can reach for rules {rules}"
+        raise ValueError(msg)
+    steps = _steps(positions)
+
+    def build(steps_index: tuple[int, int]) -> BoundaryCase | None:
+        k, i = steps_index
+        case: BoundaryCase | None = _cached(
+            pack, f"case:{key}:{wanted}:{i}:{k}", lambda: chosen_sites[i].case(k)
+        )
+        return case
+
+    # steps first: shrinking takes them to 0 (the bound) before it changes the bound
+    drawn = st.tuples(steps, st.integers(0, len(chosen_sites) - 1)).map(build)
+    return drawn.filter(lambda c: c is not None)  # type: ignore[return-value]
 
 
 def zero_denominators(
@@ -94,19 +144,25 @@ def sla_events(pack: Pack, *, year: int | None = None) -> st.SearchStrategy[Boun
     due instant; the working-day calendar is :meth:`WorkCalendar.china`.
     """
     return _pick(
-        _cached(pack, f"sla:{year}", lambda: sla_cases(pack, year=year)), "deadline cases", pack
+        _cached(pack, f"sla:{year}", lambda: list(sla_cases(pack, year=year))),
+        "deadline cases",
+        pack,
     )
 
 
 def exemption_toggles(pack: Pack) -> st.SearchStrategy[BoundaryCase]:
     """A breach with the exemption event absent (breach) or present (skip ``exempted``)."""
     return _pick(
-        _cached(pack, "exemptions", lambda: exemption_cases(pack)), "exemption cases", pack
+        _cached(pack, "exemptions", lambda: list(exemption_cases(pack))),
+        "exemption cases",
+        pack,
     )
 
 
 def metric_values(pack: Pack, rule_id: str) -> st.SearchStrategy[Fraction]:
-    """Exact metric values for a tiers rule: every bound, and values near and between them.
+    """Exact metric values for a tiers rule: a bound plus an offset in [-1, 1].
+
+    The offset shrinks to 0, so a failing value is reported as the bound itself.
 
     Useful for properties of the tier ladder itself (see
     :func:`vbp_rules.testing.checks.check_tiers_exhaustive`).
@@ -126,14 +182,12 @@ def metric_values(pack: Pack, rule_id: str) -> st.SearchStrategy[Fraction]:
             if (v := _static_bound(p, b)) is not None
         }
     )
-    near = st.tuples(
-        st.sampled_from(bounds or [Fraction(0)]), st.fractions(-1, 1, max_denominator=1000)
-    )
-    return st.one_of(
-        st.sampled_from(bounds or [Fraction(0)]),
-        near.map(lambda t: t[0] + t[1] / 100),
-        st.fractions(-1, 3, max_denominator=10_000),
-    )
+    if not bounds:
+        msg = f"{rule_id} has no bound with a known value"
+        raise ValueError(msg)
+    # an offset that shrinks to 0 (the bound itself) before the bound changes
+    offsets = st.fractions(-1, 1, max_denominator=10_000)
+    return st.tuples(offsets, st.sampled_from(bounds)).map(lambda t: t[0] + t[1])
 
 
 def shuffled(case: BoundaryCase) -> st.SearchStrategy[dict[str, list[dict[str, object]]]]:
