@@ -1,0 +1,66 @@
+"""Issue 13 reproducers for pack values: located errors at load, never hangs or tracebacks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from vbp_rules import Pack, PackValidationError
+
+from .conftest import MINIMAL
+
+
+def _with_parameter(line: str) -> str:
+    return MINIMAL.replace("parameters:\n", f"parameters:\n  extra: {line}\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("declaration", "words"),
+    [
+        ("{type: working_days, value: true, cite: {clause: 一, text: x}}", "boolean"),
+        ("{type: ratio, value: true, cite: {clause: 一, text: x}}", "boolean"),
+        ("{type: money, value: 1e1000000000, cite: {clause: 一, text: x}}", "1e1000000000"),
+        ("{type: ratio, value: 1e-1000000000, cite: {clause: 一, text: x}}", "1e-1000000000"),
+        ("{type: number, value: 1e1000000000, cite: {clause: 一, text: x}}", "1e1000000000"),
+        ("{type: money, value: 92233720368547758.08, cite: {clause: 一, text: x}}", "at most"),
+        ("{type: hours, value: 1000000000000, cite: {clause: 一, text: x}}", "at most"),
+        ("{type: working_days, value: 100000000000000, cite: {clause: 一, text: x}}", "at most"),
+        ("{type: months, value: 1201, cite: {clause: 一, text: x}}", "at most"),
+        ("{type: count, value: 9223372036854775808, cite: {clause: 一, text: x}}", "at most"),
+    ],
+)
+def test_bad_parameter_values_are_located_load_errors(
+    problems_of: Callable[[str], str], declaration: str, words: str
+) -> None:
+    message = problems_of(_with_parameter(declaration))
+    assert "extra" in message
+    assert words in message
+
+
+def test_the_longest_durations_load(pack_from: Callable[[str], Pack]) -> None:
+    text = _with_parameter("{type: hours, value: 878400, cite: {clause: 一, text: x}}")
+    assert str(pack_from(text).value("extra")) == "878400 hours"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("floor", "1e1000000000"),
+        ("floor", True),
+        ("floor", "9" * 5000),
+    ],
+)
+def test_overrides_with_hostile_values_are_refused_at_once(
+    pack_from: Callable[[str], Pack], name: str, value: object
+) -> None:
+    pack = pack_from(MINIMAL)
+    with pytest.raises(PackValidationError, match=name):
+        pack.with_overrides({name: value})
+
+
+def test_duration_overrides_are_bounded(pack_from: Callable[[str], Pack]) -> None:
+    text = _with_parameter("{type: hours, value: 24, cite: {clause: 一, text: x}}")
+    pack = pack_from(text)
+    with pytest.raises(PackValidationError, match="at most 878400"):
+        pack.with_overrides({"extra": 100_000_000_000_000})
