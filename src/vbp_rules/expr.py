@@ -333,7 +333,31 @@ def format_value(value: object, *, as_percent: bool = False) -> str:
     return str(value)
 
 
+#: Past this many bits (about 300 digits) a numerator or denominator is not printed in
+#: full: Python refuses to print ints over 4,300 digits, and nobody reads them.
+_PRINTABLE_BITS = 1000
+
+
+def _log10(n: int) -> float:
+    """log10 of a positive int of any size (math.log10 would convert it to float)."""
+    shift = max(n.bit_length() - 64, 0)
+    return math.log10(n >> shift) + shift * math.log10(2)
+
+
+def _huge_text(value: Fraction) -> str:
+    """An approximate rendering of a number too large (or too fine) to print exactly."""
+    if value == 0:  # pragma: no cover - zero is always small
+        return "0"
+    exponent = _log10(abs(value.numerator)) - _log10(value.denominator)
+    whole = math.floor(exponent)
+    mantissa = 10 ** (exponent - whole)
+    sign = "-" if value < 0 else ""
+    return f"≈{sign}{mantissa:.6f}e{whole:+d} (exact value too long to show)"
+
+
 def _fraction_text(value: Fraction) -> str:
+    if max(value.numerator.bit_length(), value.denominator.bit_length()) > _PRINTABLE_BITS:
+        return _huge_text(value)
     text = decimal_text(value)
     if text is not None:
         return text
