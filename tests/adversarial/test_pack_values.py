@@ -64,3 +64,29 @@ def test_duration_overrides_are_bounded(pack_from: Callable[[str], Pack]) -> Non
     pack = pack_from(text)
     with pytest.raises(PackValidationError, match="at most 878400"):
         pack.with_overrides({"extra": 100_000_000_000_000})
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "words"),
+    [
+        ("issued_on: 2024-01-01", "issued_on: 2024-02-30", 6, "day is out of range"),
+        ("issued_on: 2024-01-01", "issued_on: 2024-13-01", 6, "month must be in 1..12"),
+        ("issued_on: 2024-01-01", "issued_on: 2024-01-01 25:00:00", 6, "hour must be"),
+        ("issued_on: 2024-01-01", "issued_on: 0000-01-01", 6, "year 0 is out of range"),
+        ("issued_on: 2024-01-01", "issued_on: !!timestamp nonsense", 6, "not a valid timestamp"),
+        ("status: in_force", "status: in_force\nformat: " + "9" * 5000, 8, "5000 digits"),
+        ("status: in_force", "status: in_force\nformat: !!int 0x_", 8, "not a valid int"),
+    ],
+)
+def test_bad_yaml_scalars_are_located_pack_errors(
+    problems_of: Callable[[str], str], old: str, new: str, line: int, words: str
+) -> None:
+    message = problems_of(MINIMAL.replace(old, new))
+    assert f"pack.yaml:{line}: YAML error:" in message
+    assert words in message
+
+
+def test_a_huge_flow_list_is_refused_before_parsing(problems_of: Callable[[str], str]) -> None:
+    items = ",".join(["1"] * 2_000_000)
+    text = MINIMAL.replace("status: in_force", f"status: in_force\nlanguages: [{items}]")
+    assert "at most 100000 are read" in problems_of(text)
