@@ -197,3 +197,25 @@ def test_calendar_arithmetic_past_year_9999_is_a_calendar_error(
 ) -> None:
     with pytest.raises(CalendarError, match="out of range"):
         call(WorkCalendar.china())
+
+
+def test_expression_tier_bounds_with_a_gap_skip_the_subject_with_a_reason() -> None:
+    pack = load_pack(ROOT / "tests" / "data" / "bad_packs" / "tier-gap-expr")
+    stats = [
+        {
+            "id": f"s{n}",
+            "enterprise_id": f"e{n}",
+            "period_start": "2024-04-01",
+            "period_end": "2024-06-30",
+            "orders": 100,
+            "responded_orders": 100,
+            "timely_delivered_orders": n,
+        }
+        for n in (85, 95)
+    ]
+    ev = evaluate(pack, {"enterprise_period_stats": stats}, as_of=date(2024, 7, 31))
+    assert [f.rows for f in ev.findings] == [(("enterprise_period_stats", "s95"),)]
+    (skip,) = [s for s in ev.skips if s.rule_id == "delivery-tiers"]
+    assert skip.reason == "not_applicable"
+    assert skip.detail == "no tier of delivery-tiers holds for 0.85 (a gap)"
+    assert skip.rows == (("enterprise_period_stats", "s85"),)
