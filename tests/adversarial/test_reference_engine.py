@@ -219,3 +219,25 @@ def test_expression_tier_bounds_with_a_gap_skip_the_subject_with_a_reason() -> N
     assert skip.reason == "not_applicable"
     assert skip.detail == "no tier of delivery-tiers holds for 0.85 (a gap)"
     assert skip.rows == (("enterprise_period_stats", "s85"),)
+
+
+def test_an_exemption_filter_that_cannot_be_decided_costs_its_event(
+    pack_from: Callable[[str], Pack],
+) -> None:
+    rules = (
+        "  - id: small\n    kind: threshold\n    title: {zh: 测试, en: Test}\n"
+        "    cite: {clause: 一, text: x}\n    over: orders\n"
+        "    metric: {name: q, expr: ordered_quantity}\n"
+        "    breach_if: {word: 低于, value: 5}\n    actions: [reminder]\n"
+        "  - id: excuse\n    kind: exemption\n    title: {zh: 豁免, en: Excuse}\n"
+        "    cite: {clause: 一, text: x}\n    over: exemption_events\n"
+        "    where: add_days(starts_on, 1000000000) > starts_on\n"
+        "    exempts: [small]\n    match: {institution_id: institution_id}\n"
+    )
+    pack = pack_from(MINIMAL.split("rules:\n")[0] + "rules:\n" + rules)
+    events = [{"id": "x1", "kind": "guideline_change", "starts_on": "2024-01-01"}]
+    ev = evaluate(pack, {"orders": [ORDER], "exemption_events": events}, as_of=AS_OF)
+    assert [(f.rule_id, f.outcome) for f in ev.findings] == [("small", "compliant")]
+    (skip,) = [s for s in ev.skips if s.rule_id == "excuse"]
+    assert (skip.reason, skip.rows) == ("not_applicable", (("exemption_events", "x1"),))
+    assert "cannot be decided for this event" in skip.detail
