@@ -90,3 +90,71 @@ def test_a_huge_flow_list_is_refused_before_parsing(problems_of: Callable[[str],
     items = ",".join(["1"] * 2_000_000)
     text = MINIMAL.replace("status: in_force", f"status: in_force\nlanguages: [{items}]")
     assert "at most 100000 are read" in problems_of(text)
+
+
+_RULE = (
+    "  - id: r\n    kind: {kind}\n    title: {{zh: 测试, en: Test}}\n"
+    "    cite: {{clause: 一, text: x}}\n    over: orders\n    group_by: [enterprise_id]\n"
+)
+_HEAD = MINIMAL.split("rules:\n")[0].replace(
+    "parameters:\n",
+    "parameters:\n  day: {type: date, value: 2024-01-01, cite: {clause: 一, text: x}}\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        (
+            _RULE.format(kind="tiers")
+            + "    aggregate: {n: count()}\n    metric: {name: n, expr: n}\n    tiers:\n"
+            "      - id: a\n        upper: {word: 低于, parameter: day}\n"
+            "        actions: [reminder]\n"
+            "      - id: b\n        lower: {word: 不低于, parameter: day}\n"
+            "        outcome: compliant\n",
+            "tiers[0].upper.parameter: parameter 'day' is a date",
+        ),
+        (
+            _RULE.format(kind="threshold")
+            + "    aggregate: {s: first(sent_at)}\n    metric: {name: s, expr: s}\n"
+            "    breach_if: {word: 低于, parameter: floor}\n    actions: [reminder]\n",
+            "rules[0].metric.expr: the metric s is an instant",
+        ),
+        (
+            _RULE.format(kind="threshold")
+            + "    aggregate: {s: sum(sent_at)}\n    metric: {name: s, expr: s}\n"
+            "    breach_if: {word: 低于, parameter: floor}\n    actions: [reminder]\n",
+            "rules[0].aggregate.s: sum() needs numbers; sent_at is an instant",
+        ),
+    ],
+)
+def test_type_errors_knowable_at_load_are_located_pack_errors(
+    problems_of: Callable[[str], str], rule: str, words: str
+) -> None:
+    assert words in problems_of(_HEAD + "rules:\n" + rule)
+
+
+def test_a_type_error_only_met_at_evaluation_is_an_expression_type_error(
+    pack_from: Callable[[str], Pack],
+) -> None:
+    from datetime import date
+
+    from vbp_rules import evaluate
+    from vbp_rules.errors import ExpressionTypeError
+
+    rule = (
+        _RULE.format(kind="threshold")
+        + "    aggregate: {s: min_of(sent_at)}\n    metric: {name: s, expr: 'if(true, s, s)'}\n"
+        "    breach_if: {word: 低于, parameter: floor}\n    actions: [reminder]\n"
+    )
+    pack = pack_from(_HEAD + "rules:\n" + rule)
+    order = {
+        "id": "o1",
+        "institution_id": "h",
+        "enterprise_id": "e",
+        "product_id": "p",
+        "sent_at": "2024-03-01T09:00+08:00",
+        "ordered_quantity": 10,
+    }
+    with pytest.raises(ExpressionTypeError, match="rule r: "):
+        evaluate(pack, {"orders": [order]}, as_of=date(2024, 6, 30))

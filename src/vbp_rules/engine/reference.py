@@ -21,9 +21,11 @@ from vbp_rules.engine._functions import CalendarContext
 from vbp_rules.errors import (
     CalendarError,
     ExpressionError,
+    ExpressionTypeError,
     OutOfForceError,
     PackValidationError,
     ProvisionalYearError,
+    VbpRulesError,
 )
 from vbp_rules.expr import FunctionSpec, NotApplicable, format_value, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet
@@ -769,6 +771,10 @@ class _Evaluator:
             self.decide(rule, unit)
         except _UNDECIDED as exc:
             self._skip_for(rule, unit, exc)
+        except TypeError as exc:  # values of the wrong type: a pack error, named
+            if isinstance(exc, VbpRulesError):
+                raise
+            raise ExpressionTypeError(f"rule {rule.id}: {exc}") from None
 
     def exempted(self, rule: Rule, unit: _Unit) -> bool:
         """Record an ``exempted`` skip when an exemption takes the subject out."""

@@ -60,6 +60,28 @@ def _fields(kind: str) -> frozenset[str]:
     return frozenset(FACT_KINDS[kind].model_fields)
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
+def field_type(kind: str, field: str) -> str | None:
+    """The value type of a fact field: number, instant, date, text or flag (None: unknown).
+
+    >>> field_type("orders", "sent_at"), field_type("orders", "ordered_quantity")
+    ('instant', 'number')
+    """
+    info = FACT_KINDS[kind].model_fields.get(field)
+    if info is None:
+        return None
+    text = str(info.annotation)
+    for needle, name in (("datetime", "instant"), ("date", "date"), ("bool", "flag")):
+        if needle in text:
+            return name
+    if any(t in text for t in ("int", "Decimal", "Fraction")):
+        return "number"
+    return "text" if "str" in text else None
+
+
 def subject_names(rule: Rule) -> tuple[frozenset[str], frozenset[str]]:
     """(row names, subject names) available to a rule's expressions.
 
@@ -180,14 +202,28 @@ class _Checker:
                 (*loc, "period", "field"),
                 f"unknown field {rule.period.field!r}{_hint(rule.period.field, row)}",
             )
+        types: dict[str, str] = {}  # known value types of aggregates and row fields
+        if not (rule.group_by or rule.period):
+            types = {f: t for f in row if (t := field_type(rule.over or "", f)) is not None}
         for name, source in (rule.aggregate or {}).items():
             try:
-                _, inner = split_aggregate(source)
+                fn, inner = split_aggregate(source)
             except ExpressionError as exc:
                 self.add((*loc, "aggregate", name), str(exc))
                 continue
-            if inner is not None:
-                self.expr((*loc, "aggregate", name), source.partition("(")[2][:-1], row)
+            if inner is None:
+                types[name] = "number"
+                continue
+            text = source.partition("(")[2][:-1]
+            self.expr((*loc, "aggregate", name), text, row)
+            field = text.strip()
+            of = field_type(rule.over or "", field) if field in row else None
+            if fn in ("count_if", "sum"):
+                types[name] = "number"
+            elif fn in ("min_of", "max_of", "first") and of is not None:
+                types[name] = of
+            if fn == "sum" and of not in (None, "number"):
+                self.add((*loc, "aggregate", name), f"sum() needs numbers; {field} is {_a(of)}")
         if rule.having:
             self.expr((*loc, "having"), rule.having, subj)
         self.actions((*loc, "actions"), rule.actions)
@@ -207,6 +243,13 @@ class _Checker:
         if isinstance(rule, ThresholdRule):
             if rule.metric:
                 self.expr((*loc, "metric", "expr"), rule.metric.expr, subj)
+                of = types.get(rule.metric.expr.strip())
+                if of not in (None, "number"):
+                    self.add(
+                        (*loc, "metric", "expr"),
+                        f"the metric {rule.metric.expr.strip()} is {_a(of)}; a threshold "
+                        "compares a number",
+                    )
             if rule.condition:
                 self.expr((*loc, "condition"), rule.condition, subj)
             for side in ("breach_if", "require"):
@@ -328,7 +371,10 @@ class _Checker:
             v = self.pack.values.get(b.parameter)
             if v is None:
                 return None
-            return to_fraction(getattr(v, "n", v))
+            try:
+                return to_fraction(getattr(v, "n", v))
+            except (ValueError, TypeError):  # a date parameter: reported by bound()
+                return None
         if b.value is not None:
             try:
                 return to_fraction(b.value)
