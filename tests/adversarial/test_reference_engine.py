@@ -36,7 +36,7 @@ def test_a_non_boolean_condition_is_a_skip_not_compliant(pack_from: Callable[[st
         _rule(
             "  - id: odd\n    kind: threshold\n    title: {zh: 测试, en: Test}\n"
             "    cite: {clause: 一, text: x}\n    over: orders\n"
-            "    condition: ordered_quantity\n    actions: [reminder]\n"
+            "    condition: 'if(true, ordered_quantity, 0)'\n    actions: [reminder]\n"
         )
     )
     ev = evaluate(pack, {"orders": [ORDER]}, as_of=AS_OF)
@@ -44,6 +44,19 @@ def test_a_non_boolean_condition_is_a_skip_not_compliant(pack_from: Callable[[st
     (skip,) = [s for s in ev.skips if s.rule_id == "odd"]
     assert (skip.reason, skip.rows) == ("not_applicable", (("orders", "o1"),))
     assert "gave 10, not true/false" in skip.detail
+
+
+def test_a_condition_known_not_to_be_boolean_is_a_load_error(
+    problems_of: Callable[[str], str],
+) -> None:
+    message = problems_of(
+        _rule(
+            "  - id: odd\n    kind: threshold\n    title: {zh: 测试, en: Test}\n"
+            "    cite: {clause: 一, text: x}\n    over: orders\n"
+            "    condition: ordered_quantity\n    actions: [reminder]\n"
+        )
+    )
+    assert "rules[0].condition: the condition ordered_quantity is a number" in message
 
 
 def test_a_zero_denominator_inside_an_aggregate_costs_one_subject(

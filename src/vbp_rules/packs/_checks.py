@@ -252,6 +252,13 @@ class _Checker:
                     )
             if rule.condition:
                 self.expr((*loc, "condition"), rule.condition, subj)
+                of = types.get(rule.condition.strip())
+                if of not in (None, "flag"):
+                    self.add(
+                        (*loc, "condition"),
+                        f"the condition {rule.condition.strip()} is {_a(of)}; "
+                        "a condition must be true or false",
+                    )
             for side in ("breach_if", "require"):
                 b = getattr(rule, side)
                 if b is not None:
