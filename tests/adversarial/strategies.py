@@ -120,7 +120,7 @@ def yaml_scalars() -> st.SearchStrategy[str]:
         alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"),
         max_size=12,
     )
-    return st.one_of(st.sampled_from(YAML_SCALARS), safe.map(lambda t: repr(t)))
+    return st.one_of(st.sampled_from(YAML_SCALARS), safe.map(repr))
 
 
 _TOKENS = [
