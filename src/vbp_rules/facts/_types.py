@@ -88,13 +88,13 @@ def _parse_int(value: object, what: str) -> int:
     if isinstance(value, str):
         text = value.strip()
         if len(text) > MAX_NUMBER_TEXT:
-            raise _fail("int_too_large", f"{what} is too large ({len(text)} characters)")
+            raise _fail("int_too_large", f"{what} is too long ({len(text)} characters)")
         if _INT_TEXT.fullmatch(text):
             return _in_int64(int(text), what)
         raise _fail("int_parsing", f"{what} must be a whole number, got {_show(value)}")
     if isinstance(value, Decimal):
         if value.is_finite() and value.adjusted() > _INT64_DIGITS:  # before int(): 1e999999999
-            raise _fail("int_too_large", f"{what} {_show(value)} is larger than {MAX_INT64}")
+            raise _fail("int_too_large", f"{what} must be at most {MAX_INT64}, got {value}")
         if value.is_finite() and value == value.to_integral_value():
             return _in_int64(int(value), what)
         raise _fail("int_parsing", f"{what} must be a whole number, got {value}")
@@ -112,8 +112,9 @@ _INT64_DIGITS: Final = len(str(MAX_INT64))
 
 def _in_int64(number: int, what: str) -> int:
     if abs(number) > MAX_INT64:
-        shown = _show(number) if number.bit_length() < 10_000 else "a huge number"
-        raise _fail("int_too_large", f"{what} {shown} is larger than {MAX_INT64}")
+        digits = int(number.bit_length() * 0.30103) + 1
+        shown = str(number) if digits <= 40 else f"a number of about {digits} digits"
+        raise _fail("int_too_large", f"{what} must be at most {MAX_INT64}, got {shown}")
     return number
 
 
