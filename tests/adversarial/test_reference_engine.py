@@ -254,3 +254,22 @@ def test_an_exemption_filter_that_cannot_be_decided_costs_its_event(
     (skip,) = [s for s in ev.skips if s.rule_id == "excuse"]
     assert (skip.reason, skip.rows) == ("not_applicable", (("exemption_events", "x1"),))
     assert "cannot be decided for this event" in skip.detail
+
+
+def test_a_calendar_error_in_a_where_filter_costs_one_row(
+    pack_from: Callable[[str], Pack],
+) -> None:
+    rules = (
+        "  - id: slow\n    kind: threshold\n    title: {zh: 测试, en: Test}\n"
+        "    cite: {clause: 一, text: x}\n    over: orders\n"
+        "    where: working_days_between(local_date(sent_at), local_date(as_of)) > 0\n"
+        "    metric: {name: q, expr: ordered_quantity}\n"
+        "    breach_if: {word: 低于, value: 5}\n    actions: [reminder]\n"
+    )
+    pack = pack_from(MINIMAL.split("rules:\n")[0] + "rules:\n" + rules)
+    rows = [{**ORDER, "id": "late", "sent_at": "2100-01-04T09:00+08:00"}, ORDER]
+    ev = evaluate(pack, {"orders": rows}, as_of=AS_OF)
+    assert [f.rows for f in ev.findings] == [(("orders", "o1"),)]
+    (skip,) = [s for s in ev.skips if s.rule_id == "slow"]
+    assert (skip.reason, skip.rows) == ("not_applicable", (("orders", "late"),))
+    assert "calendar: 2100-01-04 is outside" in skip.detail

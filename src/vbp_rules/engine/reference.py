@@ -392,6 +392,10 @@ class _Evaluator:
                     keep = self.ev(rule.where, env)
                 except NotApplicable:
                     keep = False
+                except CalendarError as exc:  # a date beyond the calendar: this row only
+                    detail = f"where ({rule.where}) cannot be decided: calendar: {exc}"
+                    self.skip(rule, None, "not_applicable", detail, extra_rows=((kind, row.id),))
+                    continue
                 if keep is not True:
                     continue
             selected.append((row, env))
