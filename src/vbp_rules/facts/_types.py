@@ -144,15 +144,20 @@ _INT_STRING_SCHEMA: Final = {"type": "string", "pattern": r"^\s*\+?[0-9]+\s*$"}
 Quantity = Annotated[
     int,
     PlainValidator(_quantity),
-    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, _INT_STRING_SCHEMA]}),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_INT64}, _INT_STRING_SCHEMA]}
+    ),
 ]
-"""A non-negative whole number of units. Accepts ``int`` and integer text (``"12"``);
-rejects booleans, floats (even ``12.0``) and fractional decimals."""
+"""A non-negative whole number of units, at most ``2**63 - 1``. Accepts ``int`` and
+integer text (``"12"``); rejects booleans, floats (even ``12.0``) and fractional
+decimals."""
 
 PositiveQuantity = Annotated[
     int,
     PlainValidator(_positive_quantity),
-    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, _INT_STRING_SCHEMA]}),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_INT64}, _INT_STRING_SCHEMA]}
+    ),
 ]
 """A :data:`Quantity` greater than zero."""
 
@@ -223,8 +228,8 @@ Money = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": r"^\s*\+?[0-9]+(\.[0-9]{1,2})?\s*$"},
+                {"type": "number", "minimum": 0, "maximum": MAX_INT64 // 100},
+                {"type": "string", "pattern": r"^\s*\+?[0-9]{1,17}(\.[0-9]{1,2})?\s*$"},
             ]
         }
     ),
