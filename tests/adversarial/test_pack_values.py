@@ -158,3 +158,13 @@ def test_a_type_error_only_met_at_evaluation_is_an_expression_type_error(
     }
     with pytest.raises(ExpressionTypeError, match="rule r: "):
         evaluate(pack, {"orders": [order]}, as_of=date(2024, 6, 30))
+
+
+def test_min_of_mixed_types_is_a_located_load_error(problems_of: Callable[[str], str]) -> None:
+    rule = (
+        _RULE.format(kind="threshold") + "    aggregate: {s: min_of(amount), t: min_of(sent_at)}\n"
+        "    metric: {name: s, expr: 'min(s, t)'}\n"
+        "    breach_if: {word: 低于, parameter: floor}\n    actions: [reminder]\n"
+    )
+    message = problems_of(_HEAD + "rules:\n" + rule)
+    assert "rules[0].metric.expr: min() mixes instant and number values" in message

@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
+from vbp_rules._expr_parser import BinaryOp, Call, Name, Number, iter_nodes
 from vbp_rules._yaml import format_location
 from vbp_rules.engine._functions import split_aggregate
 from vbp_rules.errors import ExpressionError, PackValidationError
@@ -58,6 +59,31 @@ def bound_operator(b: BoundSpec) -> str:
 
 def _fields(kind: str) -> frozenset[str]:
     return frozenset(FACT_KINDS[kind].model_fields)
+
+
+def _infer(node: Any, types: Mapping[str, str]) -> str | None:
+    """The value type of an expression node when it is plain from the names' types."""
+    if isinstance(node, Number):
+        return "number"
+    if isinstance(node, Name):
+        return types.get(node.id)
+    if isinstance(node, BinaryOp):
+        both = {_infer(node.left, types), _infer(node.right, types)}
+        return "number" if both == {"number"} else None
+    if isinstance(node, Call) and node.func in ("min", "max"):
+        kinds = {_infer(arg, types) for arg in node.args}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+def _mixed_extremes(node: Any, types: Mapping[str, str]) -> str | None:
+    """A ``min``/``max`` call whose arguments are known to be of different types."""
+    for part in iter_nodes(node):
+        if isinstance(part, Call) and part.func in ("min", "max"):
+            kinds = {k for arg in part.args if (k := _infer(arg, types)) is not None}
+            if len(kinds) > 1:
+                return f"{part.func}() mixes {' and '.join(sorted(kinds))} values"
+    return None
 
 
 def _a(word: str) -> str:
@@ -131,6 +157,17 @@ class _Checker:
             self.add(
                 loc, f"parameter {name!r} is a {p.type}; {what} needs {' or '.join(sorted(types))}"
             )
+
+    def infer(self, loc: tuple[Any, ...], source: str, types: Mapping[str, str]) -> str | None:
+        """The expression's type where plain; a min/max of mixed types is a problem."""
+        try:
+            node = self.pack.expr(source).node
+        except ExpressionError:
+            return None  # reported by expr()
+        mixed = _mixed_extremes(node, types)
+        if mixed is not None:
+            self.add(loc, f"{mixed} in {source!r}; compare numbers with numbers")
+        return _infer(node, types)
 
     def actions(self, loc: tuple[Any, ...], codes: Iterable[str]) -> None:
         for i, code in enumerate(codes):
@@ -243,7 +280,7 @@ class _Checker:
         if isinstance(rule, ThresholdRule):
             if rule.metric:
                 self.expr((*loc, "metric", "expr"), rule.metric.expr, subj)
-                of = types.get(rule.metric.expr.strip())
+                of = self.infer((*loc, "metric", "expr"), rule.metric.expr, types)
                 if of not in (None, "number"):
                     self.add(
                         (*loc, "metric", "expr"),
@@ -265,6 +302,7 @@ class _Checker:
                     self.bound((*loc, side), b, subj)
         elif isinstance(rule, TiersRule):
             self.expr((*loc, "metric", "expr"), rule.metric.expr, subj)
+            self.infer((*loc, "metric", "expr"), rule.metric.expr, types)
             self.tiers(loc, rule, subj)
         elif isinstance(rule, ChangeBandRule):
             self.expr((*loc, "value"), rule.value, subj)
