@@ -170,3 +170,22 @@ def test_parquet_values_beyond_year_9999_cost_one_row(tmp_path: Path) -> None:
         ("orders", 1, "sent_at"),
         ("batches", 1, "cycle_start"),
     ]
+
+
+def _deep(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("field", ["sent_at", "delivered_at", "id", "ordered_quantity"])
+def test_a_deeply_nested_python_cell_is_one_reject(field: str) -> None:
+    facts = load_facts({"orders": [{**ORDER, field: _deep(100_000)}]})
+    assert (len(facts.rejects), facts.rejects[0].field) == (1, field)
+    assert str(facts.rejects[0])
+
+
+def test_a_deeply_nested_python_row_is_one_reject() -> None:
+    facts = load_facts({"orders": [_deep(100_000)]})
+    assert "too large to show" in str(facts.rejects[0])

@@ -72,7 +72,7 @@ def _fail(kind: str, reason: str) -> PydanticCustomError:
 def _show(value: object) -> str:
     try:
         text = repr(value)
-    except ValueError:  # an int past Python's 4,300-digit limit for text
+    except (ValueError, RecursionError):  # a 4,301-digit int, a list nested 10**5 deep
         return f"a {type(value).__name__} too large to show"
     return text if len(text) <= 60 else text[:57] + "..."
 
