@@ -68,6 +68,13 @@ NASTY_NUMBERS = [
 ]
 
 
+def _nested(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def cells() -> st.SearchStrategy[object]:
     """One value for a fact cell: nasty numbers, texts, dates and random junk."""
     return st.one_of(
@@ -82,6 +89,7 @@ def cells() -> st.SearchStrategy[object]:
         st.datetimes(max_value=datetime(9999, 12, 30)),
         st.lists(st.integers(), max_size=3),
         st.just(date.max),
+        st.integers(min_value=1_000, max_value=100_000).map(_nested),
     )
 
 
