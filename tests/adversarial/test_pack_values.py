@@ -168,3 +168,14 @@ def test_min_of_mixed_types_is_a_located_load_error(problems_of: Callable[[str],
     )
     message = problems_of(_HEAD + "rules:\n" + rule)
     assert "rules[0].metric.expr: min() mixes instant and number values" in message
+
+
+def test_a_container_override_is_refused_without_recursion(
+    pack_from: Callable[[str], Pack],
+) -> None:
+    nested: list[object] = []
+    for _ in range(100_000):
+        nested = [nested]
+    pack = pack_from(MINIMAL)
+    with pytest.raises(PackValidationError, match="not a list"):
+        pack.with_overrides({"floor": nested})

@@ -95,6 +95,9 @@ def convert_parameter(type_: str, value: object) -> object:
     if isinstance(value, bool):
         msg = f"a {type_} value must not be a boolean ({str(value).lower()})"
         raise TypeError(msg)
+    if isinstance(value, list | tuple | dict | set | frozenset | bytes):
+        msg = f"a {type_} value is one number or text, not a {type(value).__name__}"
+        raise TypeError(msg)
     value = _bounded(value)
     if type_ == "ratio":
         f = to_fraction(value)
