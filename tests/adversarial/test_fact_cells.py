@@ -189,3 +189,12 @@ def test_a_deeply_nested_python_cell_is_one_reject(field: str) -> None:
 def test_a_deeply_nested_python_row_is_one_reject() -> None:
     facts = load_facts({"orders": [_deep(100_000)]})
     assert "too large to show" in str(facts.rejects[0])
+
+
+def test_a_5000_digit_json_integer_is_one_reject_not_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "orders.json"
+    rows = [{**ORDER, "ordered_quantity": 123}, {**ORDER, "id": "o2"}]
+    path.write_text(json.dumps(rows).replace("123", "1" * 5000))
+    facts = load_facts(path)
+    assert [o.id for o in facts.orders] == ["o2"]
+    assert (facts.rejects[0].row, facts.rejects[0].field) == (1, "ordered_quantity")

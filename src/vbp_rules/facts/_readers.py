@@ -121,6 +121,15 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return first
 
 
+def _json_int(text: str) -> int | str:
+    # Past 40 digits a JSON integer stays text: the quantity validators reject it as too
+    # long, an id keeps it, and Python's 4,300-digit limit never fails the whole file.
+    return int(text) if len(text) <= _MAX_JSON_INT_CHARS else text
+
+
+_MAX_JSON_INT_CHARS: Final = 40
+
+
 def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -154,7 +163,10 @@ class _JsonScan:
         self._line = 1
         self._counted = 0
         self._decoder = json.JSONDecoder(
-            parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_object_pairs
+            parse_float=Decimal,
+            parse_int=_json_int,
+            parse_constant=_no_constant,
+            object_pairs_hook=_object_pairs,
         )
 
     def line(self, pos: int) -> int:
@@ -268,7 +280,10 @@ def _read_jsonl(
 ) -> Iterator[RawRow]:
     kind = _need_kind(source, path, kind)
     decoder = json.JSONDecoder(
-        parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_object_pairs
+        parse_float=Decimal,
+        parse_int=_json_int,
+        parse_constant=_no_constant,
+        object_pairs_hook=_object_pairs,
     )
     row = 0
     # Only "\n" ends a line (JSON Lines): str.splitlines() would also split at U+2028,
