@@ -107,6 +107,7 @@ def _agree(pack: Pack, facts: FactSet, ref: Evaluation) -> None:
         f.to_dict(with_rows=True) for f in other.findings
     ]
     assert ref.rejects == other.rejects
+    assert ref.skips == other.skips
 
 
 # --- fact cells ----------------------------------------------------------------------
@@ -175,6 +176,7 @@ def _check_pack_scalar(slot: int, scalar: str) -> None:
     except VbpRulesError:
         return
     _accounted(ev, facts)
+    _agree(pack, facts, ev)
 
 
 @FAST
@@ -199,12 +201,13 @@ def _check_expression(source: str) -> None:
         pack = _pack(text)
     except PackValidationError:
         return
-    facts = load_facts({"orders": [ORDER]})
+    facts = load_facts({"orders": [ORDER, {**ORDER, "id": "o2", "enterprise_id": "e2"}]})
     try:
         ev = evaluate(pack, facts, as_of=AS_OF)
     except VbpRulesError:
         return
     _accounted(ev, facts)
+    _agree(pack, facts, ev)
 
 
 @FAST
