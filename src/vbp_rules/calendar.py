@@ -33,7 +33,12 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from vbp_rules import _calendar_data as _data
-from vbp_rules.errors import CalendarError, NaiveDatetimeError, ProvisionalYearError
+from vbp_rules.errors import (
+    CalendarError,
+    NaiveDatetimeError,
+    ProvisionalYearError,
+    VbpRulesError,
+)
 
 __all__ = [
     "CalendarDay",
@@ -66,7 +71,10 @@ def add_months(d: date, n: int) -> date:
     >>> add_months(date(2024, 1, 31), 1), add_months(date(2024, 12, 31), 2)
     (datetime.date(2024, 2, 29), datetime.date(2025, 2, 28))
     """
-    return _data.add_months(d, n)
+    try:
+        return _data.add_months(d, n)
+    except (OverflowError, ValueError) as exc:
+        raise CalendarError(f"{d} plus {n} months is out of range ({exc})") from None
 
 
 def month_end(d: date) -> date:
@@ -858,7 +866,10 @@ class WorkCalendar:
         year, month = (
             (checked.year + 1, 1) if checked.month == 12 else (checked.year, checked.month + 1)
         )
-        return _data.month_end(year, month)
+        try:
+            return _data.month_end(year, month)
+        except (OverflowError, ValueError):
+            raise CalendarError(f"the month after {checked} is out of range") from None
 
     def local_date(self, instant: datetime) -> date:
         """The calendar day (in :attr:`tz`) on which an instant falls.
@@ -917,6 +928,14 @@ class WorkCalendar:
         (datetime.date(2024, 9, 30), '2024-10-01T00:00:00+08:00', False)
         """
         start = ensure_aware(start)
+        try:
+            return self._deadline(start, period, strict=strict)
+        except (OverflowError, ValueError) as exc:
+            if isinstance(exc, VbpRulesError):
+                raise
+            raise CalendarError(f"{period} from {start.isoformat()} is out of range") from None
+
+    def _deadline(self, start: datetime, period: Duration, *, strict: bool) -> Deadline:
         start_day = self.local_date(start)
         if isinstance(period, Hours):
             due = (_utc(start) + timedelta(hours=period.n)).astimezone(self._tz)

@@ -522,6 +522,8 @@ def _exemptions(
     out: nw.Expr = _null_int()
     for i in range(len(conds) - 1, -1, -1):
         out = nw.when(conds[i]).then(nw.lit(i, dtype=nw.Int64)).otherwise(out)
+    # every matching event is credited: one column per event
+    ctx.values.exprs.extend(c.alias(f"__e{i}") for i, c in enumerate(conds))
     return out, tuple(events)
 
 

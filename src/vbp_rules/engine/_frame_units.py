@@ -134,6 +134,14 @@ def build_unit_frame(
         na = not_applicable_any(scope)
         if na is not None:
             keep = keep & ~na  # a where that cannot be evaluated leaves the row out
+        if scope.lookups:
+            # a day off the calendar in a filter is a skip of that row in the shared
+            # semantics: the executor hands the rule to them if any row has one
+            off: nw.Expr = nw.lit(value=False)
+            for lk in scope.lookups:
+                off = off | (~nw.col(f"{lk.column}__in").is_null() & nw.col(lk.column).is_null())
+            lf = lf.with_columns(off.fill_null(value=False).alias("__off_calendar"))
+            keep = keep | nw.col("__off_calendar")
         lf = lf.filter(keep)
     if not (rule.group_by or rule.period):
         lf = lf.with_columns(nw.col(ROW).alias(UNIT))

@@ -7,6 +7,7 @@ which calendar years a result touched, so findings that depend on a provisional 
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
@@ -26,7 +27,7 @@ from vbp_rules.calendar import (
 )
 from vbp_rules.calendar import add_months as _add_months
 from vbp_rules.calendar import month_end as _month_end
-from vbp_rules.errors import ExpressionError
+from vbp_rules.errors import CalendarError, ExpressionError, VbpRulesError
 from vbp_rules.expr import BUILTIN_FUNCTIONS, Expression, FunctionSpec, parse
 
 __all__ = [
@@ -244,5 +245,26 @@ class CalendarContext:
         table = dict(BUILTIN_FUNCTIONS)
         for name, impl in impls.items():
             lo, hi, doc = ENGINE_FUNCTION_DOCS[name]
-            table[name] = FunctionSpec(name=name, min_args=lo, max_args=hi, impl=impl, doc=doc)
+            table[name] = FunctionSpec(
+                name=name, min_args=lo, max_args=hi, impl=_calendar_errors(name, impl), doc=doc
+            )
         return table
+
+
+def _calendar_errors(name: str, impl: Callable[..., object]) -> Callable[..., object]:
+    """``impl`` raising :class:`CalendarError` where date arithmetic would overflow.
+
+    ``add_days(d, 10**12)`` or ``end_of_day`` of 9999-12-31 leave the range
+    :mod:`datetime` holds; that is a library error about the value, not a crash.
+    """
+
+    @functools.wraps(impl)
+    def checked(*args: object) -> object:
+        try:
+            return impl(*args)
+        except (OverflowError, ValueError) as exc:
+            if isinstance(exc, VbpRulesError):
+                raise
+            raise CalendarError(f"{name}(): result out of range ({exc})") from None
+
+    return checked

@@ -340,6 +340,10 @@ class _FrameRun(Run):
             period_frame=self.period_frame,
             apply_lookups=self.lookups,
         )
+        if "__off_calendar" in uf.selected.collect_schema().names():
+            off = uf.selected.filter(nw.col("__off_calendar")).select(ROW).head(1).collect()
+            if len(off):
+                raise Unsupported("a filter reads a day off the calendar")
         exemptions = [(ex, self._events(ex)) for ex in self.exemptions.get(rule.id, ())]
         lowered = lower_decision(
             self.pack,
@@ -382,6 +386,7 @@ class _FrameRun(Run):
             cols += [k for k in key_fields() if k in types]
             if types.get("period_start") == "day" and types.get("period_end") == "day":
                 cols += ["period_start", "period_end"]
+        cols += [f"__e{i}" for i in range(len(lowered.events))]
         specs = [*lowered.values, *(s for v in lowered.case_values.values() for s in v)]
         for spec in specs:
             if spec.kind != "const":
@@ -521,17 +526,23 @@ class _FrameRun(Run):
     def _skip_of(self, d: _Decided, rec: Mapping[str, Any], unit: Unit, reason: str) -> Skip:
         rule = d.rule
         if reason == "exempted":
-            ex, event = d.lowered.events[int(rec["__ev"])]
-            assert ex.over is not None  # noqa: S101
+            found = self._credited(d, rec)
+            by_rule: dict[str, list[str]] = {}
+            for ex, event in found:
+                by_rule.setdefault(ex.id, []).append(event.id)
+            detail = "; ".join(
+                f"{ex_id} (event{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
+                for ex_id, ids in by_rule.items()
+            )
             return Skip(
                 pack_id=self.pack.id,
                 rule_id=rule.id,
                 reason="exempted",
-                detail=f"exempted by {ex.id} (event {event.id})",
+                detail=f"exempted by {detail}",
                 subject=unit.subject,
                 period=unit.period,
-                exemption=ex.id,
-                rows=(*unit.rows, (ex.over, event.id)),
+                exemption=found[0][0].id,
+                rows=(*unit.rows, *((str(ex.over), event.id) for ex, event in found)),
             )
         detail = rec["__detail"]
         if detail is None:
@@ -545,6 +556,13 @@ class _FrameRun(Run):
             period=unit.period,
             rows=unit.rows,
         )
+
+    def _credited(
+        self, d: _Decided, rec: Mapping[str, Any]
+    ) -> list[tuple[ExemptionRule, FactModel]]:
+        """Every event that exempts the subject, in pack order then event id order."""
+        found = [pair for i, pair in enumerate(d.lowered.events) if rec.get(f"__e{i}")]
+        return sorted(found, key=lambda p: (self._exemption_order[p[0].id], p[1].id))
 
     def _late_detail(self, d: _Decided, rec: Mapping[str, Any], reason: str) -> str:
         rule = d.rule
@@ -637,16 +655,10 @@ class _FrameRun(Run):
                 del f
                 used.update(r for sk in s if sk.reason == "exempted" for r in sk.rows)
             if seg.lowered.events:
-                evs = (
-                    seg.frame.filter(nw.col("__status") == "skip:exempted")
-                    .get_column("__ev")
-                    .unique()
-                    .to_list()
-                )
-                for i in evs:
-                    ex, event = seg.lowered.events[int(i)]
-                    assert ex.over is not None  # noqa: S101
-                    used.add((ex.over, event.id))
+                exempted = seg.frame.filter(nw.col("__status") == "skip:exempted")
+                for i, (ex, event) in enumerate(seg.lowered.events):
+                    if exempted.get_column(f"__e{i}").any():
+                        used.add((str(ex.over), event.id))
         return used
 
     def _leftovers(self) -> list[Skip]:

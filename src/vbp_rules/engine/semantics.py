@@ -18,14 +18,22 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import attrs
 
 from vbp_rules.calendar import WorkCalendar, add_months, ensure_aware, month_end
 from vbp_rules.engine._functions import CalendarContext
 from vbp_rules.engine._messages import fmt, label_zh_of, pending_detail, value_forms
-from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
+from vbp_rules.errors import (
+    CalendarError,
+    ExpressionError,
+    ExpressionTypeError,
+    OutOfForceError,
+    PackValidationError,
+    ProvisionalYearError,
+    VbpRulesError,
+)
 from vbp_rules.expr import FunctionSpec, NotApplicable, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, RejectedInput
 from vbp_rules.findings import (
@@ -124,8 +132,19 @@ class _NotConfigured(Exception):  # noqa: N818 - internal signal
 #: events to assess; rows no rule reads are accounted as reference data.
 REFERENCE_KINDS = frozenset({"institutions", "enterprises"})
 
+
 #: The signals that leave a subject undecided (each becomes a skip with its reason).
-_UNDECIDED = (NotApplicable, _Missing, _NotConfigured)
+class _Undecidable(Exception):  # noqa: N818 - internal signal
+    """A subject the rule cannot decide: the detail names the value or row at fault."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+# A CalendarError while deciding one subject (a date beyond the calendar) costs that
+# subject a skip, never the run.
+_UNDECIDED = (NotApplicable, _Missing, _NotConfigured, _Undecidable, CalendarError)
 
 
 @attrs.define(kw_only=True, slots=True)
@@ -136,6 +155,8 @@ class Unit:
     rows: tuple[RowRef, ...]
     subject: Subject
     period: Period | None
+    #: why the subject cannot be decided (an aggregate failed on one of its rows)
+    problem: str | None = None
 
 
 def resolve_as_of(as_of: datetime | date, calendar: WorkCalendar) -> datetime:
@@ -146,7 +167,10 @@ def resolve_as_of(as_of: datetime | date, calendar: WorkCalendar) -> datetime:
     """
     if isinstance(as_of, datetime):
         return ensure_aware(as_of)
-    return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=calendar.tz)
+    try:
+        return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=calendar.tz)
+    except OverflowError:
+        raise CalendarError(f"as_of {as_of.isoformat()} is out of range") from None
 
 
 def resolve_interpretations(pack: Pack, chosen: Mapping[str, str] | None) -> dict[str, str]:
@@ -230,6 +254,10 @@ def build_period(day: date, unit: str) -> Period:
     return Period(start=start, end=month_end(add_months(start, months)), unit=unit)
 
 
+def _why(exc: Exception) -> str:
+    return exc.reason if isinstance(exc, NotApplicable) else str(exc)
+
+
 #: Display text of a value in a form (``fmt`` of :mod:`vbp_rules.engine._messages`).
 format_display = fmt
 
@@ -305,6 +333,7 @@ class Run:
                 for target in r.exempts:
                     self.exemptions[target].append(r)
         self._event_cache: dict[str, list[FactModel]] = {}
+        self._exemption_order = {r.id: i for i, r in enumerate(pack.rules)}
         # each expression compiled once against this run's function table
         self._runs: dict[str, Callable[[Mapping[str, object]], object]] = {}
         self._citations: dict[int, tuple[Rule, Citation]] = {}
@@ -394,6 +423,10 @@ class Run:
                     keep = self.ev(rule.where, env)
                 except NotApplicable:
                     keep = False
+                except CalendarError as exc:  # a date beyond the calendar: this row only
+                    detail = f"where ({rule.where}) cannot be decided: calendar: {exc}"
+                    self.skip(rule, None, "not_applicable", detail, extra_rows=((kind, row.id),))
+                    continue
                 if keep is not True:
                     continue
             selected.append((row, env))
@@ -443,11 +476,17 @@ class Run:
         periods: dict[tuple[Any, ...], Period | None] = {}
         for row, env in selected:
             values: list[object] = []
-            for g in rule.group_by or []:
-                if isinstance(g, str):
-                    values.append(env.get(g))
-                else:
-                    values.extend(self.ev(src, env) for src in g.values())
+            try:
+                for g in rule.group_by or []:
+                    if isinstance(g, str):
+                        values.append(env.get(g))
+                    else:
+                        values.extend(self.ev(src, env) for src in g.values())
+            except (NotApplicable, CalendarError) as exc:
+                # the row cannot be placed in a group: it costs its own skip
+                detail = f"group_by: {_why(exc)}"
+                self.skip(rule, None, "not_applicable", detail, extra_rows=((kind, row.id),))
+                continue
             period = None
             if rule.period is not None:
                 raw = env.get(rule.period.field)
@@ -468,13 +507,17 @@ class Run:
             if period is not None:
                 env["period_start"], env["period_end"] = period.start, period.end
             self.batch_values(env)
+            problem = None
             for name, source in (rule.aggregate or {}).items():
-                env[name] = self._aggregate(source, [e for _, e in members])
+                try:
+                    env[name] = self._aggregate(source, [e for _, e in members])
+                except _Undecidable as exc:
+                    env[name] = None
+                    problem = problem or exc.what
             keys = tuple((k, str(v)) for k, v in zip(key_names, key, strict=False) if v is not None)
             rows = tuple((kind, r.id) for r, _ in members)
-            out.append(
-                Unit(env=env, rows=rows, subject=Subject(kind=kind, keys=keys), period=period)
-            )
+            subject = Subject(kind=kind, keys=keys)
+            out.append(Unit(env=env, rows=rows, subject=subject, period=period, problem=problem))
         return out
 
     def _aggregate(self, source: str, envs: Sequence[Mapping[str, object]]) -> object:
@@ -482,7 +525,13 @@ class Run:
         if inner is None:
             return len(envs)
         run = inner.compile(functions=self.functions) if envs else None
-        vals = [run(e) for e in envs] if run is not None else []
+        vals = []
+        if run is not None:
+            for e in envs:
+                try:
+                    vals.append(run(e))
+                except (NotApplicable, CalendarError) as exc:  # names the row, not the run
+                    raise _Undecidable(f"{source} for row {e.get('id')!r}: {_why(exc)}") from None
         present = [v for v in vals if v is not None]
         if fn == "count_if":
             return sum(1 for v in vals if v is True)
@@ -505,14 +554,23 @@ class Run:
     def _events(self, ex: ExemptionRule) -> list[FactModel]:
         if ex.id not in self._event_cache:
             assert ex.over is not None  # noqa: S101 - checked at load
-            self._event_cache[ex.id] = [
-                row
-                for row in self.facts.rows(ex.over)
-                if ex.where is None or self.ev(ex.where, self._row_env(row)) is True
-            ]
+            events = []
+            for row in self.facts.rows(ex.over):
+                try:
+                    keep = ex.where is None or self.ev(ex.where, self._row_env(row)) is True
+                except (NotApplicable, CalendarError) as exc:
+                    detail = f"where ({ex.where}) cannot be decided for this event: {_why(exc)}"
+                    self.skip(ex, None, "not_applicable", detail, extra_rows=((ex.over, row.id),))
+                    continue
+                if keep:
+                    events.append(row)
+            self._event_cache[ex.id] = events
         return self._event_cache[ex.id]
 
-    def exemption_for(self, rule: Rule, unit: Unit) -> tuple[ExemptionRule, FactModel] | None:
+    def exemption_for(self, rule: Rule, unit: Unit) -> list[tuple[ExemptionRule, FactModel]]:
+        """Every (exemption, event) pair that takes the subject out, in pack order and
+        then event id order: which events are credited never depends on input order."""
+        found: list[tuple[ExemptionRule, FactModel]] = []
         for ex in self.exemptions.get(rule.id, ()):
             window: tuple[object, object] | None = None
             if ex.overlap:
@@ -536,8 +594,8 @@ class Run:
                         continue
                     if isinstance(w_start, date) and isinstance(ends, date) and ends < w_start:
                         continue
-                return ex, event
-        return None
+                found.append((ex, event))
+        return sorted(found, key=lambda pair: (self._exemption_order[pair[0].id], pair[1].id))
 
     # -- findings --------------------------------------------------------------------
     def citation(self, rule: Rule) -> Citation:
@@ -758,29 +816,38 @@ class Run:
 
     def one(self, rule: Rule, unit: Unit) -> None:
         self.ctx.reset()
-        if self.exempted(rule, unit):
-            return
         try:
+            if self.exempted(rule, unit):
+                return
             if not self.having(rule, unit):
                 return
             self.decide(rule, unit)
         except _UNDECIDED as exc:
             self._skip_for(rule, unit, exc)
+        except TypeError as exc:  # values of the wrong type: a pack error, named
+            if isinstance(exc, VbpRulesError):
+                raise
+            raise ExpressionTypeError(f"rule {rule.id}: {exc}") from None
 
     def exempted(self, rule: Rule, unit: Unit) -> bool:
         """Record an ``exempted`` skip when an exemption takes the subject out."""
         found = self.exemption_for(rule, unit)
-        if found is None:
+        if not found:
             return False
-        ex, event = found
-        assert ex.over is not None  # noqa: S101 - exemptions read facts
+        by_rule: dict[str, list[str]] = {}
+        for ex, event in found:
+            by_rule.setdefault(ex.id, []).append(event.id)
+        detail = "; ".join(
+            f"{ex_id} (event{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
+            for ex_id, ids in by_rule.items()
+        )
         self.skip(
             rule,
             unit,
             "exempted",
-            f"exempted by {ex.id} (event {event.id})",
-            exemption=ex.id,
-            extra_rows=((ex.over, event.id),),
+            f"exempted by {detail}",
+            exemption=found[0][0].id,
+            extra_rows=tuple((cast("str", ex.over), event.id) for ex, event in found),
         )
         return True
 
@@ -788,6 +855,10 @@ class Run:
         """The skip for a subject a rule could not decide, by the reason it could not."""
         if isinstance(exc, NotApplicable):
             self.skip(rule, unit, "not_applicable", exc.reason)
+        elif isinstance(exc, _Undecidable):
+            self.skip(rule, unit, "not_applicable", exc.what)
+        elif isinstance(exc, CalendarError) and not isinstance(exc, ProvisionalYearError):
+            self.skip(rule, unit, "not_applicable", f"calendar: {exc}")
         elif isinstance(exc, _Missing):
             self.skip(rule, unit, "missing_fact", exc.what)
         elif isinstance(exc, _NotConfigured):
@@ -801,6 +872,8 @@ class Run:
 
     def having(self, rule: Rule, unit: Unit) -> bool:
         """Apply a rule's subject filter; False records why the subject is not assessed."""
+        if unit.problem is not None:
+            raise _Undecidable(unit.problem)
         if rule.having is None:
             return True
         for name in sorted(self.pack.expr(rule.having).names):
@@ -821,6 +894,9 @@ class Run:
         if isinstance(rule, ThresholdRule):
             if rule.condition is not None:
                 value = self.need(rule.condition, env, "condition")
+                if not isinstance(value, bool):  # 10 is no answer, not "compliant"
+                    shown = format_display(value)
+                    raise _Undecidable(f"condition ({rule.condition}) gave {shown}, not true/false")
                 self.emit(
                     rule,
                     unit,
@@ -937,9 +1013,9 @@ class Run:
                 return
         if unconfigured is not None:
             raise unconfigured
-        # the loader proves configured tiers exhaustive, so this cannot be reached
-        msg = f"no tier of {rule.id} holds for {metric}"  # pragma: no cover
-        raise AssertionError(msg)
+        # the loader proves constant tiers exhaustive; bounds computed by expressions can
+        # still leave a gap for some subject, which is then not decided
+        raise _Undecidable(f"no tier of {rule.id} holds for {format_display(metric)} (a gap)")
 
     def deadline(self, rule: DeadlineRule, unit: Unit) -> None:
         env = unit.env
@@ -1043,10 +1119,10 @@ class Run:
                     run = 0
                 previous_end = u.period.end
                 # a period that is exempted, filtered out or undecided breaks the run
-                if self.exempted(rule, u):
-                    run = 0
-                    continue
                 try:
+                    if self.exempted(rule, u):
+                        run = 0
+                        continue
                     if not self.having(rule, u):
                         run = 0
                         continue
@@ -1098,7 +1174,11 @@ class Run:
         for u, n, d, part in computed:
             total_n, total_d = totals[part]
             self.ctx.reset()
-            if self.exempted(rule, u):
+            try:
+                if self.exempted(rule, u):
+                    continue
+            except _UNDECIDED as exc:
+                self._skip_for(rule, u, exc)
                 continue
             if d == 0:
                 self.skip(

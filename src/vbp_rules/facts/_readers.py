@@ -151,6 +151,15 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return first
 
 
+def _json_int(text: str) -> int | str:
+    # Past 40 digits a JSON integer stays text: the quantity validators reject it as too
+    # long, an id keeps it, and Python's 4,300-digit limit never fails the whole file.
+    return int(text) if len(text) <= _MAX_JSON_INT_CHARS else text
+
+
+_MAX_JSON_INT_CHARS: Final = 40
+
+
 def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -166,6 +175,7 @@ def _json_row(kind: str, value: object, row: int, line: int) -> RawRow:
 
 
 _WS: Final = re.compile(r"[ \t\n\r]*")
+_TOO_DEEP: Final = "nested too deeply (a fact row is a flat mapping of fields)"
 
 
 class _JsonScan:
@@ -183,7 +193,10 @@ class _JsonScan:
         self._line = 1
         self._counted = 0
         self._decoder = json.JSONDecoder(
-            parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_object_pairs
+            parse_float=Decimal,
+            parse_int=_json_int,
+            parse_constant=_no_constant,
+            object_pairs_hook=_object_pairs,
         )
 
     def line(self, pos: int) -> int:
@@ -215,6 +228,8 @@ class _JsonScan:
             raise self.fail(exc.msg, exc.pos) from None
         except ValueError as exc:
             raise self.fail(str(exc), start) from None
+        except RecursionError:
+            raise self.fail(_TOO_DEEP, start) from None
         return value
 
     def rows(self, kind: str) -> Iterator[RawRow]:
@@ -295,18 +310,26 @@ def _read_jsonl(
 ) -> Iterator[RawRow]:
     kind = _need_kind(source, path, kind)
     decoder = json.JSONDecoder(
-        parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_object_pairs
+        parse_float=Decimal,
+        parse_int=_json_int,
+        parse_constant=_no_constant,
+        object_pairs_hook=_object_pairs,
     )
     row = 0
-    for number, line in enumerate(_read_text(path, source).splitlines(), start=1):
-        if not line.strip():
+    # Only "\n" ends a line (JSON Lines): str.splitlines() would also split at U+2028,
+    # U+2029 and U+0085, which JSON allows unescaped inside strings.
+    for number, line in enumerate(_read_text(path, source).split("\n"), start=1):
+        if not line.strip(" \t\r"):
             continue
         row += 1
         try:
-            value = decoder.decode(line)
+            value = decoder.decode(line.removesuffix("\r"))
         except ValueError as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             yield RawRow(kind, None, row, number, problem=f"invalid JSON: {reason}")
+            continue
+        except RecursionError:
+            yield RawRow(kind, None, row, number, problem=_TOO_DEEP)
             continue
         yield _json_row(kind, value, row, number)
 
@@ -338,10 +361,23 @@ class _FactConstructor(ExactConstructor):
     def construct_timestamp_text(self, node: Any) -> object:
         return str(self.construct_scalar(node))
 
+    def construct_int_text(self, node: Any) -> object:
+        # Only a plain decimal integer is a number; ``00042``, ``0x1F``, ``0o17`` and
+        # ``1_000`` stay the text that was written, so an id keeps its leading zeros
+        # (as in CSV) and a quantity written that way is rejected, not reinterpreted.
+        text = str(self.construct_scalar(node))
+        if len(text) <= _MAX_YAML_INT_CHARS and _PLAIN_INT.fullmatch(text):
+            return int(text)
+        return text
+
+
+_PLAIN_INT: Final = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_MAX_YAML_INT_CHARS: Final = 40
 
 _FactConstructor.add_constructor(
     "tag:yaml.org,2002:timestamp", _FactConstructor.construct_timestamp_text
 )
+_FactConstructor.add_constructor("tag:yaml.org,2002:int", _FactConstructor.construct_int_text)
 
 
 def _plain(value: Any) -> Any:
@@ -508,18 +544,53 @@ def _read_parquet(
         ) from None
     try:
         file = parquet.ParquetFile(path)
+        names = list(file.schema_arrow.names)
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
         raise FactsError(f"{source}: cannot read Parquet: {exc}") from None
-    check_columns(file.schema_arrow.names, kind, source)
+    if len(set(names)) != len(names):  # to_pylist would keep the last one silently
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise FactsError(f"{source}: column {twice[0]!r} appears twice")
+    check_columns(names, kind, source)
     try:
-        batches = file.iter_batches(batch_size=8192)
         row = 0
-        for batch in batches:
-            for record in batch.to_pylist():
+        for batch in file.iter_batches(batch_size=8192):
+            for record in _parquet_records(batch, names):
                 row += 1
-                yield RawRow(kind, record, row)
+                yield record._replace(kind=kind, row=row)
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
         raise FactsError(f"{source}: cannot read Parquet: {exc}") from None
+
+
+def _parquet_records(batch: Any, names: list[str]) -> Iterator[RawRow]:
+    """The rows of one record batch; a cell Python cannot hold costs only its row.
+
+    ``to_pylist`` raises for a whole batch when one timestamp or date lies beyond what
+    :mod:`datetime` holds (year 9999); the batch is then converted cell by cell.
+    """
+    try:
+        records = batch.to_pylist()
+    except (OverflowError, ValueError):
+        records = None
+    if records is not None:
+        for record in records:
+            yield RawRow("", record, None)
+        return
+    columns = [batch.column(i) for i in range(batch.num_columns)]
+    for index in range(batch.num_rows):
+        data: dict[str, object] = {}
+        bad: str | None = None
+        for name, column in zip(names, columns, strict=True):
+            try:
+                data[name] = column[index].as_py()
+            except (OverflowError, ValueError):
+                raw = getattr(column[index], "value", None)  # the stored integer
+                data[name] = f"{column.type} {raw}"
+                bad = bad or name
+        if bad is None:
+            yield RawRow("", data, None)
+        else:
+            reason = "value out of range (dates and timestamps must lie in years 1-9999)"
+            yield RawRow("", data, None, problem=reason, problem_field=bad)
 
 
 READERS: Final[Mapping[str, Reader]] = {

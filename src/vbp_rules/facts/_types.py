@@ -42,6 +42,24 @@ CONTEXT_ASSUME_TZ: Final = "assume_tz"
 
 _FEN: Final = Decimal("0.01")
 _INT_TEXT: Final = re.compile(r"[+-]?[0-9]+")
+
+MAX_INT64: Final = 2**63 - 1
+"""The largest quantity, and the largest amount in fen: columnar engines hold both as
+signed 64-bit integers, so a larger value is rejected rather than wrapped around."""
+
+MAX_NUMBER_TEXT: Final = 100
+"""Longest text read as a number (quantity, money, ratio): longer cells are rejected
+before any arithmetic, so a cell cannot make parsing slow."""
+
+MAX_RATIO_EXPONENT: Final = 30
+"""Largest exponent magnitude in a ratio written in scientific notation (``3e-1``)."""
+
+MAX_RATIO_DIGITS: Final = 60
+"""Most digits in a ratio's reduced numerator or denominator."""
+
+FIRST_FACT_YEAR: Final = 1900
+LAST_FACT_YEAR: Final = 2200
+"""Dates and instants in facts must fall in these years (inclusive), like :data:`Year`."""
 _TRUE: Final = frozenset({"true", "t", "yes", "y", "1", "是", "真"})
 _FALSE: Final = frozenset({"false", "f", "no", "n", "0", "否", "假"})
 
@@ -52,7 +70,10 @@ def _fail(kind: str, reason: str) -> PydanticCustomError:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # a 4,301-digit int, a list nested 10**5 deep
+        return f"a {type(value).__name__} too large to show"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -63,15 +84,19 @@ def _parse_int(value: object, what: str) -> int:
     if isinstance(value, bool):
         raise _fail("int_type", f"{what} must be a whole number, not a boolean ({value!r})")
     if isinstance(value, int):
-        return int(value)
+        return _in_int64(int(value), what)
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > MAX_NUMBER_TEXT:
+            raise _fail("int_too_large", f"{what} is too long ({len(text)} characters)")
         if _INT_TEXT.fullmatch(text):
-            return int(text)
+            return _in_int64(int(text), what)
         raise _fail("int_parsing", f"{what} must be a whole number, got {_show(value)}")
     if isinstance(value, Decimal):
+        if value.is_finite() and value.adjusted() > _INT64_DIGITS:  # before int(): 1e999999999
+            raise _fail("int_too_large", f"{what} must be at most {MAX_INT64}, got {value}")
         if value.is_finite() and value == value.to_integral_value():
-            return int(value)
+            return _in_int64(int(value), what)
         raise _fail("int_parsing", f"{what} must be a whole number, got {value}")
     if isinstance(value, float):
         raise _fail(
@@ -80,6 +105,17 @@ def _parse_int(value: object, what: str) -> int:
             "(write integers; binary floats are not accepted)",
         )
     raise _fail("int_type", f"{what} must be a whole number, got {type(value).__name__}")
+
+
+_INT64_DIGITS: Final = len(str(MAX_INT64))
+
+
+def _in_int64(number: int, what: str) -> int:
+    if abs(number) > MAX_INT64:
+        digits = int(number.bit_length() * 0.30103) + 1
+        shown = str(number) if digits <= 40 else f"a number of about {digits} digits"
+        raise _fail("int_too_large", f"{what} must be at most {MAX_INT64}, got {shown}")
+    return number
 
 
 def _quantity(value: object) -> int:
@@ -108,15 +144,20 @@ _INT_STRING_SCHEMA: Final = {"type": "string", "pattern": r"^\s*\+?[0-9]+\s*$"}
 Quantity = Annotated[
     int,
     PlainValidator(_quantity),
-    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, _INT_STRING_SCHEMA]}),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_INT64}, _INT_STRING_SCHEMA]}
+    ),
 ]
-"""A non-negative whole number of units. Accepts ``int`` and integer text (``"12"``);
-rejects booleans, floats (even ``12.0``) and fractional decimals."""
+"""A non-negative whole number of units, at most ``2**63 - 1``. Accepts ``int`` and
+integer text (``"12"``); rejects booleans, floats (even ``12.0``) and fractional
+decimals."""
 
 PositiveQuantity = Annotated[
     int,
     PlainValidator(_positive_quantity),
-    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, _INT_STRING_SCHEMA]}),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_INT64}, _INT_STRING_SCHEMA]}
+    ),
 ]
 """A :data:`Quantity` greater than zero."""
 
@@ -133,6 +174,10 @@ Year = Annotated[
 # --- money ----------------------------------------------------------------------------
 
 
+MAX_YUAN: Final = Decimal(MAX_INT64).scaleb(-2)
+"""The largest amount of money: :data:`MAX_INT64` fen."""
+
+
 def _money(value: object) -> Decimal:
     if isinstance(value, bool):
         raise _fail("money_type", f"money must be a number, not a boolean ({value!r})")
@@ -147,8 +192,11 @@ def _money(value: object) -> Decimal:
     elif isinstance(value, int):
         amount = Decimal(value)
     elif isinstance(value, str):
+        text = value.strip()
+        if len(text) > MAX_NUMBER_TEXT:
+            raise _fail("money_too_large", f"money is too long ({len(text)} characters)")
         try:
-            amount = Decimal(value.strip())
+            amount = Decimal(text)
         except InvalidOperation:
             raise _fail("money_parsing", f"money must be a number, got {_show(value)}") from None
     else:
@@ -156,13 +204,15 @@ def _money(value: object) -> Decimal:
     if not amount.is_finite():
         raise _fail("money_parsing", f"money must be a finite number, got {_show(value)}")
     if amount < 0:
-        raise _fail("money_negative", f"money must not be negative, got {amount}")
-    try:
+        raise _fail("money_negative", f"money must not be negative, got {_show(amount)}")
+    if amount.adjusted() > _INT64_DIGITS or amount * 100 > MAX_INT64:
+        raise _fail(
+            "money_too_large",
+            f"money {_show(amount)} is too large (at most {MAX_INT64} fen, {MAX_YUAN} yuan)",
+        )
+    with localcontext() as ctx:  # enough digits for any amount below the bound
+        ctx.prec = 2 * _INT64_DIGITS + 4
         exact = amount.quantize(_FEN)
-    except InvalidOperation:  # more digits than the context's precision
-        with localcontext() as ctx:
-            ctx.prec = len(amount.as_tuple().digits) + 4
-            exact = amount.quantize(_FEN)
     if exact != amount:
         raise _fail(
             "money_precision",
@@ -178,8 +228,8 @@ Money = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": r"^\s*\+?[0-9]+(\.[0-9]{1,2})?\s*$"},
+                {"type": "number", "minimum": 0, "maximum": MAX_INT64 // 100},
+                {"type": "string", "pattern": r"^\s*\+?[0-9]{1,17}(\.[0-9]{1,2})?\s*$"},
             ]
         }
     ),
@@ -215,26 +265,50 @@ def parse_ratio(value: object) -> Fraction:
     if isinstance(value, Fraction | int):
         ratio = Fraction(value)
     elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise _fail("ratio_parsing", f"ratio must be a finite number, got {value}")
-        ratio = Fraction(value)
+        ratio = _decimal_ratio(value, value)
     elif isinstance(value, str):
         text = value.strip()
+        if len(text) > MAX_NUMBER_TEXT:
+            raise _fail("ratio_parsing", f"ratio is too long ({len(text)} characters)")
         percent = text.endswith(("%", "％"))
+        number = text[:-1].strip() if percent else text
+        scientific = "e" in number.lower()  # Fraction would compute 10**exponent first
         try:
-            ratio = Fraction(text[:-1].strip() if percent else text)
-        except (ValueError, ZeroDivisionError):
+            parsed: Fraction | Decimal = Decimal(number) if scientific else Fraction(number)
+        except (ValueError, ZeroDivisionError, InvalidOperation):
             raise _fail(
                 "ratio_parsing",
                 f"ratio must look like '30%', '0.3' or '3/10', got {_show(value)}",
             ) from None
+        ratio = _decimal_ratio(parsed, value) if isinstance(parsed, Decimal) else parsed
         if percent:
             ratio /= 100
     else:
         raise _fail("ratio_type", f"ratio must be a number, got {type(value).__name__}")
+    if max(ratio.numerator.bit_length(), ratio.denominator.bit_length()) > _RATIO_BITS:
+        raise _fail(
+            "ratio_precision",
+            f"ratio has more than {MAX_RATIO_DIGITS} digits in its numerator or denominator",
+        )
     if not 0 <= ratio <= 1:
         raise _fail("ratio_range", f"ratio must be between 0 and 1 (0%-100%), got {_show(value)}")
     return ratio
+
+
+_RATIO_BITS: Final = int(MAX_RATIO_DIGITS * 3.33)
+
+
+def _decimal_ratio(number: Decimal, shown: object) -> Fraction:
+    if not number.is_finite():
+        raise _fail("ratio_parsing", f"ratio must be a finite number, got {_show(shown)}")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and abs(exponent) > MAX_RATIO_EXPONENT:
+        raise _fail(
+            "ratio_parsing",
+            f"ratio exponent out of range (at most {MAX_RATIO_EXPONENT} either way), "
+            f"got {_show(shown)}",
+        )
+    return Fraction(number)
 
 
 Ratio = Annotated[
@@ -297,7 +371,17 @@ def _instant(value: object, info: ValidationInfo) -> datetime:
                 f"naive timestamp {shown!r} has no time zone; add +08:00 or pass assume_tz",
             )
         moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(SHANGHAI)
+    local: datetime | None
+    try:
+        local = moment.astimezone(SHANGHAI)
+    except OverflowError:  # 9999-12-31T23:59Z is in year 10000 in Shanghai
+        local = None
+    if local is None or not FIRST_FACT_YEAR <= local.year <= LAST_FACT_YEAR:
+        raise _fail(
+            "instant_range",
+            f"instant {_show(value)} is outside the years {FIRST_FACT_YEAR}-{LAST_FACT_YEAR}",
+        )
+    return local
 
 
 Instant = Annotated[
@@ -312,6 +396,16 @@ Asia/Shanghai. A timestamp without offset is rejected unless the loader was give
 
 
 def _day(value: object) -> date:
+    day = _any_day(value)
+    if not FIRST_FACT_YEAR <= day.year <= LAST_FACT_YEAR:
+        raise _fail(
+            "date_range",
+            f"date {day.isoformat()} is outside the years {FIRST_FACT_YEAR}-{LAST_FACT_YEAR}",
+        )
+    return day
+
+
+def _any_day(value: object) -> date:
     if isinstance(value, datetime):
         if value.tzinfo is None and value.time() == datetime.min.time():
             return value.date()

@@ -462,7 +462,10 @@ def _row_id(row: Mapping[str, object] | None) -> str | None:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # a 4,301-digit int, a list nested 10**5 deep
+        return f"a {type(value).__name__} too large to show"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
+from vbp_rules._expr_parser import BinaryOp, Call, Name, Number, iter_nodes
 from vbp_rules._yaml import format_location
 from vbp_rules.engine._functions import split_aggregate
 from vbp_rules.errors import ExpressionError, PackValidationError
@@ -58,6 +59,53 @@ def bound_operator(b: BoundSpec) -> str:
 
 def _fields(kind: str) -> frozenset[str]:
     return frozenset(FACT_KINDS[kind].model_fields)
+
+
+def _infer(node: Any, types: Mapping[str, str]) -> str | None:
+    """The value type of an expression node when it is plain from the names' types."""
+    if isinstance(node, Number):
+        return "number"
+    if isinstance(node, Name):
+        return types.get(node.id)
+    if isinstance(node, BinaryOp):
+        both = {_infer(node.left, types), _infer(node.right, types)}
+        return "number" if both == {"number"} else None
+    if isinstance(node, Call) and node.func in ("min", "max"):
+        kinds = {_infer(arg, types) for arg in node.args}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+def _mixed_extremes(node: Any, types: Mapping[str, str]) -> str | None:
+    """A ``min``/``max`` call whose arguments are known to be of different types."""
+    for part in iter_nodes(node):
+        if isinstance(part, Call) and part.func in ("min", "max"):
+            kinds = {k for arg in part.args if (k := _infer(arg, types)) is not None}
+            if len(kinds) > 1:
+                return f"{part.func}() mixes {' and '.join(sorted(kinds))} values"
+    return None
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
+def field_type(kind: str, field: str) -> str | None:
+    """The value type of a fact field: number, instant, date, text or flag (None: unknown).
+
+    >>> field_type("orders", "sent_at"), field_type("orders", "ordered_quantity")
+    ('instant', 'number')
+    """
+    info = FACT_KINDS[kind].model_fields.get(field)
+    if info is None:
+        return None
+    text = str(info.annotation)
+    for needle, name in (("datetime", "instant"), ("date", "date"), ("bool", "flag")):
+        if needle in text:
+            return name
+    if any(t in text for t in ("int", "Decimal", "Fraction")):
+        return "number"
+    return "text" if "str" in text else None
 
 
 def subject_names(rule: Rule) -> tuple[frozenset[str], frozenset[str]]:
@@ -109,6 +157,17 @@ class _Checker:
             self.add(
                 loc, f"parameter {name!r} is a {p.type}; {what} needs {' or '.join(sorted(types))}"
             )
+
+    def infer(self, loc: tuple[Any, ...], source: str, types: Mapping[str, str]) -> str | None:
+        """The expression's type where plain; a min/max of mixed types is a problem."""
+        try:
+            node = self.pack.expr(source).node
+        except ExpressionError:
+            return None  # reported by expr()
+        mixed = _mixed_extremes(node, types)
+        if mixed is not None:
+            self.add(loc, f"{mixed} in {source!r}; compare numbers with numbers")
+        return _infer(node, types)
 
     def actions(self, loc: tuple[Any, ...], codes: Iterable[str]) -> None:
         known = self.pack.actions
@@ -185,14 +244,28 @@ class _Checker:
                 (*loc, "period", "field"),
                 f"unknown field {rule.period.field!r}{_hint(rule.period.field, row)}",
             )
+        types: dict[str, str] = {}  # known value types of aggregates and row fields
+        if not (rule.group_by or rule.period):
+            types = {f: t for f in row if (t := field_type(rule.over or "", f)) is not None}
         for name, source in (rule.aggregate or {}).items():
             try:
-                _, inner = split_aggregate(source)
+                fn, inner = split_aggregate(source)
             except ExpressionError as exc:
                 self.add((*loc, "aggregate", name), str(exc))
                 continue
-            if inner is not None:
-                self.expr((*loc, "aggregate", name), source.partition("(")[2][:-1], row)
+            if inner is None:
+                types[name] = "number"
+                continue
+            text = source.partition("(")[2][:-1]
+            self.expr((*loc, "aggregate", name), text, row)
+            field = text.strip()
+            of = field_type(rule.over or "", field) if field in row else None
+            if fn in ("count_if", "sum"):
+                types[name] = "number"
+            elif fn in ("min_of", "max_of", "first") and of is not None:
+                types[name] = of
+            if fn == "sum" and of not in (None, "number"):
+                self.add((*loc, "aggregate", name), f"sum() needs numbers; {field} is {_a(of)}")
         if rule.having:
             self.expr((*loc, "having"), rule.having, subj)
         self.actions((*loc, "actions"), rule.actions)
@@ -212,14 +285,29 @@ class _Checker:
         if isinstance(rule, ThresholdRule):
             if rule.metric:
                 self.expr((*loc, "metric", "expr"), rule.metric.expr, subj)
+                of = self.infer((*loc, "metric", "expr"), rule.metric.expr, types)
+                if of not in (None, "number"):
+                    self.add(
+                        (*loc, "metric", "expr"),
+                        f"the metric {rule.metric.expr.strip()} is {_a(of)}; a threshold "
+                        "compares a number",
+                    )
             if rule.condition:
                 self.expr((*loc, "condition"), rule.condition, subj)
+                of = types.get(rule.condition.strip())
+                if of not in (None, "flag"):
+                    self.add(
+                        (*loc, "condition"),
+                        f"the condition {rule.condition.strip()} is {_a(of)}; "
+                        "a condition must be true or false",
+                    )
             for side in ("breach_if", "require"):
                 b = getattr(rule, side)
                 if b is not None:
                     self.bound((*loc, side), b, subj)
         elif isinstance(rule, TiersRule):
             self.expr((*loc, "metric", "expr"), rule.metric.expr, subj)
+            self.infer((*loc, "metric", "expr"), rule.metric.expr, types)
             self.tiers(loc, rule, subj)
         elif isinstance(rule, ChangeBandRule):
             self.expr((*loc, "value"), rule.value, subj)
@@ -333,7 +421,10 @@ class _Checker:
             v = self.pack.values.get(b.parameter)
             if v is None:
                 return None
-            return to_fraction(getattr(v, "n", v))
+            try:
+                return to_fraction(getattr(v, "n", v))
+            except (ValueError, TypeError):  # a date parameter: reported by bound()
+                return None
         if b.value is not None:
             try:
                 return to_fraction(b.value)

@@ -270,7 +270,14 @@ def load_pack_file(
         parent = load_pack_file(parent_path, _chain=chain, _name=base)
         doc = _merge(parent.model, raw)
     model = _validate(doc, where, file)
-    pack = Pack.build(model, path=path, parent=parent)
+    try:
+        pack = Pack.build(model, path=path, parent=parent)
+    except PackValidationError as exc:  # name the file and line of each bad value
+        located = [
+            (format_location(file, where, tuple(loc.split("."))) if loc else loc, msg)
+            for loc, msg in exc.problems
+        ]
+        raise PackValidationError(located, pack_id=exc.pack_id, path=file) from None
     check_pack(pack, where=where, file=file)
     if not _chain:
         _CACHE[key] = pack

@@ -150,6 +150,15 @@ class Parameter(_Model):
         description="A batch field that, when set for the subject's batch, replaces the value.",
     )
 
+    @field_validator("value", mode="before")
+    @classmethod
+    def _not_boolean(cls, v: object) -> object:
+        # pydantic would read ``value: true`` as the int 1 (bool is an int subclass)
+        if isinstance(v, bool):
+            msg = f"a parameter value must not be a boolean ({str(v).lower()}); write the number"
+            raise ValueError(msg)
+        return v
+
     @model_validator(mode="after")
     def _value_or_unspecified(self) -> Parameter:
         if self.unspecified and self.value is not None:

@@ -550,6 +550,8 @@ def check_bound_words_at_bound(
             ok = got[0][1] == case.expected_tier
         if not ok:
             at = f" at {case.metric} (bound {case.bound_value})" if case.metric is not None else ""
+            skipped = [f"{s.reason}: {s.detail}" for s in ev.skips if s.rule_id == case.rule_id]
+            gave = got or (f"a skip ({'; '.join(skipped)})" if skipped else "nothing")
             problems.append(
                 Problem(
                     check="bound_words_at_bound",
@@ -557,7 +559,7 @@ def check_bound_words_at_bound(
                     message=(
                         f"{case.name}{at}: the bound word {case.word or ''} calls for "
                         f"{want[0]}{f' [{want[1]}]' if want[1] else ''}, the engine gave "
-                        f"{got or 'nothing'} {_cite(rule)}"
+                        f"{gave} {_cite(rule)}"
                     ),
                 )
             )
