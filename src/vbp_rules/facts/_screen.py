@@ -436,8 +436,8 @@ def screen(
     schema: Mapping[str, Any],
     zone: tzinfo | None,
     ratio_values: Mapping[str, list[object]],
-) -> list[Any]:
-    """Expressions over a frame with ``schema``: ``__ok`` and the encoded columns.
+) -> tuple[list[Any], list[Any]]:
+    """Expressions over a frame with ``schema``: the encoded columns, then ``__ok``.
 
     Args:
         kind: the fact kind.
@@ -447,15 +447,20 @@ def screen(
         ratio_values: the distinct non-null values of each ratio column present.
 
     Returns:
-        ``__ok`` (the row is certainly valid) and one expression per encoded column,
-        named as :func:`~vbp_rules.facts._columns.normalized_columns` says (without
-        ``__row``). Encoded values are meaningful only where ``__ok`` is true.
+        Two stages of expressions, to run one after the other (``select`` the first on
+        the input, then ``select`` the second): the first gives one column per encoded
+        field, named as :func:`~vbp_rules.facts._columns.normalized_columns` says
+        (without ``__row``), and one ``__ok_<field>`` flag per field; the second gives
+        ``__ok`` (the row is certainly valid: every field and every cross-field check)
+        and drops the flags. Encoded values are meaningful only where ``__ok`` is true.
     """
     pl = _pl()
     model = FACT_KINDS[kind]
     types = field_types(kind)
-    ok = pl.lit(value=not unknown_model_checks(model))
-    out: dict[str, Any] = {}
+    dtypes = {"instant": pl.Int64, "day": pl.Int64, "int": pl.Int64, "money": pl.Int64}
+    dtypes |= {"bool": pl.Boolean, "str": pl.String, "ratio": pl.Int64}
+    first: list[Any] = []
+    flags: list[str] = []
     for name, spec in field_specs(kind).items():
         dtype = schema.get(name, pl.Null)
         col = pl.col(name) if name in schema else pl.lit(None)
@@ -469,27 +474,25 @@ def screen(
         checks = _checks(spec, encoded, col, dtype, zone=zone, ratio_values=ratio_values)
         value_ok, *values = checks
         field_ok = pl.when(present).then(value_ok).otherwise(pl.lit(value=not spec.required))
-        ok &= field_ok.fill_null(value=False)
+        flags.append(f"{OK}_{name}")
+        first.append(field_ok.fill_null(value=False).alias(flags[-1]))
+        names: tuple[str, ...] = (name,)
+        dflt: tuple[object, ...] = (default,)
         if encoded == "ratio":
+            names = (f"{name}__n", f"{name}__d")
             dflt = (None, None) if default is None else (default.numerator, default.denominator)  # type: ignore[attr-defined]
-            for suffix, expr, fill in zip(("__n", "__d"), values, dflt, strict=True):
-                out[f"{name}{suffix}"] = pl.when(present).then(expr).otherwise(pl.lit(fill))
-            continue
-        out[name] = pl.when(present).then(values[0]).otherwise(pl.lit(default))
-    ok &= ~_relations_broken(model, out).fill_null(value=False)
-    dtypes = {"instant": pl.Int64, "day": pl.Int64, "int": pl.Int64, "money": pl.Int64}
-    dtypes |= {"bool": pl.Boolean, "str": pl.String}
-    exprs = [ok.alias(OK)]
-    for name, expr in out.items():
-        base = name.rsplit("__", 1)[0] if name.endswith(("__n", "__d")) else name
-        dtype = pl.Int64 if types[base] == "ratio" else dtypes[types[base]]
-        exprs.append(expr.cast(dtype, strict=False).alias(name))
-    return exprs
+        for column, expr, fill in zip(names, values, dflt, strict=True):
+            value = pl.when(present).then(expr).otherwise(pl.lit(fill))
+            first.append(value.cast(dtypes[encoded], strict=False).alias(column))
+    ok = pl.all_horizontal(flags) if unknown_model_checks(model) == [] else pl.lit(value=False)
+    ok &= ~_relations_broken(model).fill_null(value=False)
+    return first, [pl.exclude(flags), ok.alias(OK)]
 
 
-def _relations_broken(model: type[FactModel], cols: Mapping[str, Any]) -> Any:
+def _relations_broken(model: type[FactModel]) -> Any:
     """True where a cross-field check of the model fails (null values never fail)."""
     pl = _pl()
+    cols = {name: pl.col(name) for name in model.model_fields}
     broken = pl.lit(value=False)
     for later, earlier in model.not_before.items():
         broken |= cols[later] < cols[earlier]

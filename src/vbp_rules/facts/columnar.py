@@ -195,11 +195,12 @@ class _Part:
     unit: int
     source: str
     kind: str
-    table: Any  # encoded columns + __src_row + __pos
+    table: Any  # LazyFrame of accepted rows: encoded columns + __src_row + __pos
     models: dict[int, FactModel]
     rejects: list[tuple[int, RejectedInput]]
     raw_at: RawLookup
     too_big: set[int]  # positions of accepted rows with an integer past Int64
+    dup_raw_at: RawLookup | None = None  # a cheaper lookup for duplicates (raw only shown)
 
 
 class _Scanner:
@@ -274,10 +275,19 @@ class _Scanner:
                     out[p] = RawRow(kind, record, p + 1)
             return out
 
+        def polars_raw_at(positions: list[int]) -> dict[int, RawRow]:
+            found = pl.scan_parquet(path).with_row_index(_POS)
+            out = {}
+            for record in found.filter(pl.col(_POS).is_in(positions)).collect().to_dicts():
+                pos = int(record.pop(_POS))
+                out[pos] = RawRow(kind, record, pos + 1)
+            return out
+
         try:
             self._screen(unit, source, kind, pl.scan_parquet(path), raw_at)
         except pl.exceptions.PolarsError as exc:
             raise FactsError(f"{source}: cannot read Parquet: {exc}") from None
+        self.parts[-1].dup_raw_at = polars_raw_at
 
     def _add_csv(self, path: Path, source: str, kind: str) -> bool:
         """Scan a CSV file with Polars; False if only the row-by-row reader can read it."""
@@ -331,10 +341,11 @@ class _Scanner:
             if spec.check == "ratio" and name in schema:
                 distinct = lf.select(pl.col(name).drop_nulls().unique()).collect()
                 ratio_values[name] = distinct.to_series().to_list()
-        exprs = screen(kind, schema, self.zone, ratio_values)
-        out = lf.with_row_index(_POS).select(pl.col(_POS).cast(pl.Int64), *exprs).collect()
+        encode, judge = screen(kind, schema, self.zone, ratio_values)
+        out = lf.with_row_index(_POS).select(pl.col(_POS).cast(pl.Int64), *encode)
+        out = out.select(*judge).collect()
         suspects = out.filter(~pl.col(OK)).get_column(_POS).to_list()
-        good = out.filter(pl.col(OK)).drop(OK).with_columns((pl.col(_POS) + 1).alias(SRC_ROW))
+        good = out.lazy().filter(pl.col(OK)).with_columns((pl.col(_POS) + 1).alias(SRC_ROW))
         raws = raw_at(suspects)
         self._finish(
             unit,
@@ -359,7 +370,7 @@ class _Scanner:
             return {p: kept[p] for p in positions}
 
         for kind, (rows, positions) in by_kind.items():
-            empty = _pl().DataFrame(schema={**_schema(kind), _POS: _pl().Int64}).drop(ROW)
+            empty = _pl().LazyFrame(schema={**_schema(kind), _POS: _pl().Int64}).drop(ROW)
             self._finish(
                 unit, source, kind, good=empty, raws=rows, positions=positions, raw_at=raw_at
             )
@@ -403,8 +414,8 @@ class _Scanner:
             columns[_POS] = positions_kept
             schema = {**_schema(kind), _POS: pl.Int64}
             del schema[ROW]
-            extra = pl.DataFrame(columns, schema=schema)
-            table = pl.concat([table, extra.select(order)]).sort(_POS)
+            extra = pl.DataFrame(columns, schema=schema).select(order)
+            table = table.merge_sorted(extra.lazy(), key=_POS)
         part = _Part(unit, source, kind, table, models, rejects, raw_at, too_big)
         self.parts.append(part)
 
@@ -424,16 +435,16 @@ class _Scanner:
             joined = pl.concat(
                 [p.table.with_columns(pl.lit(p.unit, pl.Int64).alias(_UNIT)) for p in parts]
             )
-            first = joined.get_column("id").is_first_distinct()
-            if not first.all():
-                rejects += self._duplicates(parts, joined, first)
-                joined = joined.filter(first)
-            joined = joined.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
-            models[kind] = _kept_models(parts, joined)
-            _refuse_too_big(kind, parts, joined)
-            runs = joined.group_by(_UNIT, maintain_order=True).len().rows()
+            for part in parts:
+                part.table = None  # the only reference: freed once collected below
+            kept, twice = _first_ids(joined.collect())
+            if twice.height:
+                rejects += self._duplicates(parts, kept, twice)
+            models[kind] = _kept_models(parts, kept)
+            _refuse_too_big(kind, parts, kept)
+            runs = kept.get_column(_UNIT).rle().struct.unnest().select("value", "len").rows()
             spans[kind] = tuple((self.units[u], n) for u, n in runs)
-            tables[kind] = joined.select(columns)
+            tables[kind] = kept.select(columns)
         rejects.sort(key=lambda item: (item[0], item[1]))
         return ColumnarFacts(
             tables=tables,
@@ -444,19 +455,18 @@ class _Scanner:
         )
 
     def _duplicates(
-        self, parts: list[_Part], joined: Any, first: Any
+        self, parts: list[_Part], kept: Any, twice: Any
     ) -> list[tuple[int, int, RejectedInput]]:
         pl = _pl()
-        firsts = joined.filter(first).select(
+        firsts = kept.filter(pl.col("id").is_in(twice.get_column("id").implode())).select(
             "id", pl.col(_UNIT).alias("__first_unit"), pl.col(SRC_ROW).alias("__first_row")
         )
-        dups = joined.filter(~first).select("id", _UNIT, _POS)
-        dups = dups.join(firsts, on="id", how="left", maintain_order="left")
+        dups = twice.join(firsts, on="id", how="left", maintain_order="left")
         by_unit = {p.unit: p for p in parts}
         wanted: dict[int, list[int]] = {}
         for unit, pos in dups.select(_UNIT, _POS).rows():
             wanted.setdefault(unit, []).append(pos)
-        raws = {u: by_unit[u].raw_at(ps) for u, ps in wanted.items()}
+        raws = {u: (by_unit[u].dup_raw_at or by_unit[u].raw_at)(ps) for u, ps in wanted.items()}
         out = []
         for fact_id, unit, pos, first_unit, first_row in dups.rows():
             source = by_unit[unit].source
@@ -465,13 +475,46 @@ class _Scanner:
         return out
 
 
+def _first_ids(accepted: Any) -> tuple[Any, Any]:
+    """Split accepted rows (in input order) into first occurrences of each id and repeats.
+
+    Returns the first occurrences with ``__row`` added, and the repeats (``id``,
+    ``__unit``, ``__pos``). Only rows whose id hash occurs more than once (found by
+    sorting 64-bit hashes, which is much cheaper than hashing every id into a set) are
+    compared as text.
+    """
+    pl = _pl()
+    index = "__i"
+    hashes = accepted.select(pl.col("id").hash(0).alias("__h"), pl.int_range(pl.len()).alias(index))
+    hashes = hashes.sort("__h")
+    same = pl.col("__h")
+    shared = hashes.filter((same == same.shift(1)) | (same == same.shift(-1))).get_column(index)
+    repeats = pl.DataFrame(schema={"id": pl.String, _UNIT: pl.Int64, _POS: pl.Int64})
+    kept = accepted
+    if shared.len():
+        rows = (
+            accepted.select("id", _UNIT, _POS)
+            .with_row_index(index)
+            .filter(pl.col(index).is_in(shared.implode()))
+        )
+        again = rows.filter(~pl.col("id").is_first_distinct())
+        if again.height:
+            repeats = again.select("id", _UNIT, _POS)
+            drop = again.get_column(index).implode()
+            kept = accepted.with_row_index(index).filter(~pl.col(index).is_in(drop)).drop(index)
+    kept = kept.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    return kept, repeats
+
+
 def _refuse_too_big(kind: str, parts: list[_Part], joined: Any) -> None:
     """Refuse an accepted row holding an integer past Int64 (never wrapped)."""
     pl = _pl()
     for part in parts:
         if not part.too_big:
             continue
-        kept = joined.filter((pl.col(_UNIT) == part.unit) & pl.col(_POS).is_in(part.too_big))
+        kept = joined.filter(
+            (pl.col(_UNIT) == part.unit) & pl.col(_POS).is_in(sorted(part.too_big))
+        )
         if kept.height:
             row = kept.get_column(SRC_ROW)[0]
             raise FactsError(
