@@ -76,6 +76,8 @@ _POS: Final = "__pos"
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _UNIT: Final = "__unit"
+_UNIT_STRIDE: Final = 2**40  # unit * stride + position: one Int64 key per input row
+_ENGINE: Final = os.environ.get("VBP_POLARS_ENGINE", "streaming")  # "in-memory" to compare
 
 RawLookup = Callable[[list[int]], Mapping[int, RawRow]]
 """0-based positions in a source -> the raw rows at those positions, as the loader reads them."""
@@ -343,7 +345,7 @@ class _Scanner:
                 ratio_values[name] = distinct.to_series().to_list()
         encode, judge = screen(kind, schema, self.zone, ratio_values)
         out = lf.with_row_index(_POS).select(pl.col(_POS).cast(pl.Int64), *encode)
-        out = out.select(*judge).collect()
+        out = out.select(*judge).collect(engine=_ENGINE)
         suspects = out.filter(~pl.col(OK)).get_column(_POS).to_list()
         good = out.lazy().filter(pl.col(OK)).with_columns((pl.col(_POS) + 1).alias(SRC_ROW))
         raws = raw_at(suspects)
@@ -436,10 +438,19 @@ class _Scanner:
                 [p.table.with_columns(pl.lit(p.unit, pl.Int64).alias(_UNIT)) for p in parts]
             )
             for part in parts:
-                part.table = None  # the only reference: freed once collected below
-            kept, twice = _first_ids(joined.collect())
+                part.table = None  # the plan holds the only reference: freed with it
+            ids = joined.select("id", _UNIT, _POS, SRC_ROW).collect(engine=_ENGINE)
+            twice = _repeats(ids)
             if twice.height:
-                rejects += self._duplicates(parts, kept, twice)
+                drop = (pl.col(_UNIT) * _UNIT_STRIDE + pl.col(_POS)).is_in(
+                    (twice.get_column(_UNIT) * _UNIT_STRIDE + twice.get_column(_POS)).implode()
+                )
+                joined = joined.filter(~drop)
+            kept = joined.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+            del joined
+            kept = kept.collect(engine=_ENGINE)
+            if twice.height:
+                rejects += self._duplicates(parts, ids, twice)
             models[kind] = _kept_models(parts, kept)
             _refuse_too_big(kind, parts, kept)
             runs = kept.get_column(_UNIT).rle().struct.unnest().select("value", "len").rows()
@@ -455,10 +466,11 @@ class _Scanner:
         )
 
     def _duplicates(
-        self, parts: list[_Part], kept: Any, twice: Any
+        self, parts: list[_Part], ids: Any, twice: Any
     ) -> list[tuple[int, int, RejectedInput]]:
         pl = _pl()
-        firsts = kept.filter(pl.col("id").is_in(twice.get_column("id").implode())).select(
+        firsts = ids.filter(pl.col("id").is_in(twice.get_column("id").implode()))
+        firsts = firsts.filter(pl.col("id").is_first_distinct()).select(
             "id", pl.col(_UNIT).alias("__first_unit"), pl.col(SRC_ROW).alias("__first_row")
         )
         dups = twice.join(firsts, on="id", how="left", maintain_order="left")
@@ -475,35 +487,23 @@ class _Scanner:
         return out
 
 
-def _first_ids(accepted: Any) -> tuple[Any, Any]:
-    """Split accepted rows (in input order) into first occurrences of each id and repeats.
+def _repeats(ids: Any) -> Any:
+    """The rows (``id``, ``__unit``, ``__pos``) whose id an earlier row already has.
 
-    Returns the first occurrences with ``__row`` added, and the repeats (``id``,
-    ``__unit``, ``__pos``). Only rows whose id hash occurs more than once (found by
-    sorting 64-bit hashes, which is much cheaper than hashing every id into a set) are
-    compared as text.
+    ``ids`` is in input order. Only rows whose id hash occurs more than once (found by
+    sorting 64-bit hashes, much cheaper than hashing every id into a set of strings)
+    are compared as text.
     """
     pl = _pl()
     index = "__i"
-    hashes = accepted.select(pl.col("id").hash(0).alias("__h"), pl.int_range(pl.len()).alias(index))
+    hashes = ids.select(pl.col("id").hash(0).alias("__h"), pl.int_range(pl.len()).alias(index))
     hashes = hashes.sort("__h")
     same = pl.col("__h")
     shared = hashes.filter((same == same.shift(1)) | (same == same.shift(-1))).get_column(index)
-    repeats = pl.DataFrame(schema={"id": pl.String, _UNIT: pl.Int64, _POS: pl.Int64})
-    kept = accepted
-    if shared.len():
-        rows = (
-            accepted.select("id", _UNIT, _POS)
-            .with_row_index(index)
-            .filter(pl.col(index).is_in(shared.implode()))
-        )
-        again = rows.filter(~pl.col("id").is_first_distinct())
-        if again.height:
-            repeats = again.select("id", _UNIT, _POS)
-            drop = again.get_column(index).implode()
-            kept = accepted.with_row_index(index).filter(~pl.col(index).is_in(drop)).drop(index)
-    kept = kept.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
-    return kept, repeats
+    if not shared.len():
+        return pl.DataFrame(schema={"id": pl.String, _UNIT: pl.Int64, _POS: pl.Int64})
+    rows = ids.with_row_index(index).filter(pl.col(index).is_in(shared.implode()))
+    return rows.filter(~pl.col("id").is_first_distinct()).select("id", _UNIT, _POS)
 
 
 def _refuse_too_big(kind: str, parts: list[_Part], joined: Any) -> None:
