@@ -604,3 +604,28 @@ def test_text_strips_as_pydantic_does(char: str) -> None:
     text = f"{char}甲{char}"
     expected = Enterprise(id="e", name=text).name
     assert (text.strip(RUST_SPACE) or None) == expected
+
+
+def _two_orders() -> list[dict[str, object]]:
+    return [order(1), order(2, sent_at="2024-03-01 09:00"), order(3, ordered_quantity="0")]
+
+
+def test_duckdb_and_pyarrow_frames() -> None:
+    duckdb = pytest.importorskip("duckdb")
+    rows = _two_orders()
+    frame = pl.DataFrame(rows)
+    reference = load_facts({"orders": rows})
+    relation = duckdb.sql("select * from frame")
+    for native in (relation, frame.to_arrow()):
+        result = validate_frame("orders", native)
+        assert result.rejects == reference.rejects
+        assert result.table.get_column("id").to_list() == ["o-1"]
+
+
+def test_a_frame_polars_cannot_hold_goes_row_by_row() -> None:
+    pd = pytest.importorskip("pandas")
+    mixed = pd.DataFrame({"id": ["e-1", 2], "name": ["甲", 3]})
+    result = scan_facts({"enterprises": mixed})
+    rows = [{"id": "e-1", "name": "甲"}, {"id": 2, "name": 3}]
+    assert_same(result, load_facts({"enterprises": rows}))
+    assert [(r.row, r.field) for r in result.rejects] == [(2, "name")]

@@ -239,8 +239,12 @@ class _Scanner:
         self._add_raw(unit, source, raws)
 
     def add_frame(self, kind: str, frame: Any, source: str) -> None:
-        df = _to_polars(frame)
-        check_columns([str(c) for c in df.columns], kind, f"{source} ({kind} frame)")
+        df, rows = _to_polars(frame)
+        columns = df.columns if rows is None else list(rows[0]) if rows else []
+        check_columns([str(c) for c in columns], kind, f"{source} ({kind} frame)")
+        if rows is not None:  # a frame Polars cannot hold goes row by row
+            self.add_rows(kind, rows, source)
+            return
         unit = self._unit(source)
 
         def raw_at(positions: list[int]) -> dict[int, RawRow]:
@@ -553,12 +557,13 @@ def _csv_header(path: Path) -> tuple[int, list[str]] | None:
     return None
 
 
-def _to_polars(frame: Any) -> Any:
+def _to_polars(frame: Any) -> tuple[Any, list[dict[str, Any]] | None]:
+    """The frame as a Polars DataFrame, or (if Polars cannot hold it) its rows."""
     pl = _pl()
     if isinstance(frame, pl.DataFrame):
-        return frame
+        return frame, None
     if isinstance(frame, pl.LazyFrame):
-        return frame.collect()
+        return frame.collect(), None
     import narwhals as nw  # noqa: PLC0415 - optional extra
 
     try:
@@ -566,8 +571,11 @@ def _to_polars(frame: Any) -> Any:
     except TypeError:
         raise FactsError(f"not a frame, a path or a list of rows: {type(frame).__name__}") from None
     if isinstance(native, nw.LazyFrame):
-        return native.collect(backend="polars").to_native()
-    return native.to_polars()
+        return native.collect(backend="polars").to_native(), None
+    try:
+        return native.to_polars(), None
+    except (pl.exceptions.PolarsError, TypeError, ValueError):  # e.g. mixed object columns
+        return None, native.rows(named=True)
 
 
 def validate_frame(
