@@ -76,8 +76,9 @@ _POS: Final = "__pos"
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _UNIT: Final = "__unit"
+_RAW: Final = "__raw_"
 _UNIT_STRIDE: Final = 2**40  # unit * stride + position: one Int64 key per input row
-_ENGINE: Final = os.environ.get("VBP_POLARS_ENGINE", "streaming")  # "in-memory" to compare
+_ENGINE: Final = "streaming"  # lower peak memory than "in-memory" for the screen
 
 RawLookup = Callable[[list[int]], Mapping[int, RawRow]]
 """0-based positions in a source -> the raw rows at those positions, as the loader reads them."""
@@ -290,7 +291,7 @@ class _Scanner:
             return out
 
         try:
-            self._screen(unit, source, kind, pl.scan_parquet(path), raw_at)
+            self._screen(unit, source, kind, pl.scan_parquet(path), raw_at, capture=True)
         except pl.exceptions.PolarsError as exc:
             raise FactsError(f"{source}: cannot read Parquet: {exc}") from None
         self.parts[-1].dup_raw_at = polars_raw_at
@@ -339,7 +340,22 @@ class _Scanner:
         return True
 
     # -- validation ---------------------------------------------------------------------
-    def _screen(self, unit: int, source: str, kind: str, lf: Any, raw_at: RawLookup) -> None:
+    def _screen(
+        self,
+        unit: int,
+        source: str,
+        kind: str,
+        lf: Any,
+        raw_at: RawLookup,
+        *,
+        capture: bool = False,
+    ) -> None:
+        """Screen ``lf``; the model judges the rows the screen does not pass.
+
+        With ``capture``, the raw cells of those rows are taken in the same pass over
+        the input (when Polars gives the same Python values as the row reader), instead
+        of being read again with ``raw_at``.
+        """
         pl = _pl()
         schema = dict(lf.collect_schema())
         ratio_values = {}
@@ -348,11 +364,23 @@ class _Scanner:
                 distinct = lf.select(pl.col(name).drop_nulls().unique()).collect()
                 ratio_values[name] = distinct.to_series().to_list()
         encode, judge = screen(kind, schema, self.zone, ratio_values)
-        out = lf.with_row_index(_POS).select(pl.col(_POS).cast(pl.Int64), *encode)
+        raw_names = list(schema) if capture and all(map(_same_values, schema.values())) else []
+        raw_cols = [pl.col(n).alias(f"{_RAW}{n}") for n in raw_names]
+        out = lf.with_row_index(_POS).select(pl.col(_POS).cast(pl.Int64), *encode, *raw_cols)
         out = out.select(*judge).collect(engine=_ENGINE)
-        suspects = out.filter(~pl.col(OK)).get_column(_POS).to_list()
+        rejected = out.filter(~pl.col(OK))
+        suspects = rejected.get_column(_POS).to_list()
+        if raw_names:
+            out = out.drop([f"{_RAW}{n}" for n in raw_names])
+            cells = rejected.select([f"{_RAW}{n}" for n in raw_names]).rows()
+            raws: Mapping[int, RawRow] = {
+                p: RawRow(kind, dict(zip(raw_names, row, strict=True)), p + 1)
+                for p, row in zip(suspects, cells, strict=True)
+            }
+        else:
+            raws = raw_at(suspects)
+        del rejected
         good = out.lazy().filter(pl.col(OK)).with_columns((pl.col(_POS) + 1).alias(SRC_ROW))
-        raws = raw_at(suspects)
         self._finish(
             unit,
             source,
@@ -489,6 +517,17 @@ class _Scanner:
             reason = duplicate_reason(fact_id, (self.units[first_unit], first_row), source)
             out.append((unit, pos, reject_of(raws[unit][pos], source, "id", reason)))
         return out
+
+
+def _same_values(dtype: Any) -> bool:
+    """Whether Polars turns values of ``dtype`` into the Python values pyarrow gives."""
+    pl = _pl()
+    if isinstance(dtype, pl.Datetime):
+        return bool(dtype.time_unit != "ns")  # pyarrow gives pandas Timestamps for ns
+    simple = (pl.String, pl.Boolean, pl.Date, pl.Null, pl.Categorical)
+    return bool(dtype.is_integer() or dtype.is_float() or dtype in simple) or isinstance(
+        dtype, pl.Decimal
+    )
 
 
 def _repeats(ids: Any) -> Any:
