@@ -386,6 +386,9 @@ def test_a_folder_of_files_agrees(tmp_path_factory: Any, data: Any) -> None:
         )
         rows = full_rows(kind, data.draw(text_rows(kind)))
         (tmp / f"{kind}.c.jsonl").write_text("".join(_json_line(r) for r in rows), encoding="utf-8")
+    kinds = ("orders", "settlements")
+    document = {kind: full_rows(kind, data.draw(text_rows(kind))) for kind in kinds}
+    (tmp / "more.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     check(lambda: scan_facts(tmp), load_facts(tmp))
 
 
