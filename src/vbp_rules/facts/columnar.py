@@ -325,16 +325,21 @@ class _Scanner:
             return False
         unit = self._unit(source)
 
+        lines: list[list[int] | None] = []  # computed once, when first needed
+
         def raw_at(positions: list[int]) -> dict[int, RawRow]:
-            wanted = {p + 1 for p in positions}
-            out: dict[int, RawRow] = {}
-            if wanted:
-                for raw in read_file(path, source, kind):
-                    if raw.row in wanted:
-                        out[raw.row - 1] = raw
-                        if len(out) == len(wanted):
-                            break
-            return out
+            if not positions:
+                return {}
+            if not lines:
+                lines.append(_csv_lines(path))
+            starts = lines[0]
+            if starts is None or len(starts) != df.height:  # the readers disagree
+                return _walk_csv(path, source, kind, positions)
+            # The cells as the row reader gives them (stripped, empty = null), and its lines.
+            rows = df[positions].to_dicts()
+            return {
+                p: RawRow(kind, r, p + 1, starts[p]) for p, r in zip(positions, rows, strict=True)
+            }
 
         self._screen(unit, source, kind, df.lazy(), raw_at)
         return True
@@ -363,10 +368,11 @@ class _Scanner:
             if spec.check == "ratio" and name in schema:
                 distinct = lf.select(pl.col(name).drop_nulls().unique()).collect()
                 ratio_values[name] = distinct.to_series().to_list()
-        encode, judge = screen(kind, schema, self.zone, ratio_values)
+        prepare, encode, judge = screen(kind, schema, self.zone, ratio_values)
         raw_names = list(schema) if capture and all(map(_same_values, schema.values())) else []
         raw_cols = [pl.col(n).alias(f"{_RAW}{n}") for n in raw_names]
-        out = lf.with_row_index(_POS).select(pl.col(_POS).cast(pl.Int64), *encode, *raw_cols)
+        out = lf.with_row_index(_POS).with_columns(*prepare)
+        out = out.select(pl.col(_POS).cast(pl.Int64), *encode, *raw_cols)
         out = out.select(*judge).collect(engine=_ENGINE)
         rejected = out.filter(~pl.col(OK))
         suspects = rejected.get_column(_POS).to_list()
@@ -594,6 +600,37 @@ def _csv_header(path: Path) -> tuple[int, list[str]] | None:
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
     return None
+
+
+def _csv_lines(path: Path) -> list[int] | None:
+    """The first line of every data row, counted as the row reader counts them."""
+    lines: list[int] = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            previous, header = 0, False
+            for cells in reader:
+                start, previous = previous + 1, reader.line_num
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if header:
+                    lines.append(start)
+                header = True
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return lines
+
+
+def _walk_csv(path: Path, source: str, kind: str, positions: list[int]) -> dict[int, RawRow]:
+    """The raw rows at ``positions``, from the row reader itself."""
+    wanted = {p + 1 for p in positions}
+    out: dict[int, RawRow] = {}
+    for raw in read_file(path, source, kind):
+        if raw.row in wanted:
+            out[raw.row - 1] = raw
+            if len(out) == len(wanted):
+                break
+    return out
 
 
 def _to_polars(frame: Any) -> tuple[Any, list[dict[str, Any]] | None]:
