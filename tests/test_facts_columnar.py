@@ -451,6 +451,8 @@ def test_each_check_gives_the_loaders_reject(
     assert_same(result, reference)
     (reject,) = result.rejects
     assert (reject.row, reject.line, reject.field) == (2, 3, field), case
+    table = result.rejects_table()
+    assert table.rows() == [(str(path), "orders", 2, 3, reject.row_id, field, reject.reason)]
     assert reason is None or reason in reject.reason
     assert result.tables["orders"].get_column(SRC_ROW).to_list() == [1, 3]
     assert result.tables["orders"].get_column("__row").to_list() == [0, 1]

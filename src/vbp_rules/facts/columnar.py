@@ -147,6 +147,18 @@ class ColumnarFacts:
         """Accepted rows plus rejected inputs: every input row read, counted once."""
         return sum(self.counts().values()) + len(self.rejects)
 
+    def rejects_table(self) -> Any:
+        """The rejects as a Polars DataFrame: one row per reject, in order.
+
+        Columns ``source``, ``kind``, ``row``, ``line``, ``row_id``, ``field`` and
+        ``reason``, as in :class:`~vbp_rules.facts.RejectedInput` (``raw`` is left out).
+        """
+        pl = _pl()
+        names = ("source", "kind", "row", "line", "row_id", "field", "reason")
+        schema = {name: pl.Int64 if name in ("row", "line") else pl.String for name in names}
+        rows = [tuple(getattr(r, name) for name in names) for r in self.rejects]
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
     def to_fact_set(self) -> FactSet:
         """Decode into a :class:`~vbp_rules.facts.FactSet` of fact models.
 
