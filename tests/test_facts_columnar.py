@@ -113,6 +113,8 @@ GOOD_TEXT: dict[str, list[str]] = {
         "2024-03-01T12:30:15+08:00",
         "2024-03-02 09:00:00Z",
         "2024-03-01T09:00:00.25-05:00",
+        "2024-03-01T09:00+0800",
+        "2024-03-01T23:30:00.000001+08",
     ],
     "day": ["2024-03-01", "2024-03-31", "2023-12-31"],
     "bool": ["true", "false", "是", "否", "1", "0", "YES", " n "],
@@ -154,8 +156,9 @@ BAD_TEXT: dict[str, list[str]] = {
         "2024-03-01T24:00+08:00",
         "2024-03-01t09:00+08:00",
         "20240301T0900+08:00",
-        "2024-03-01T09:00+0800",
-        "2024-03-01T09:00+08",
+        "2024-03-01T09:00+08:",
+        "2024-03-01T09:00+0860",
+        "2024-03-01T09:00+08:00:30",
         "2024-03-01T09:00:00.1234567+08:00",
         "2024-03-10 02:30",  # not a New York time (spring forward)
         "2024-11-03 01:30",  # twice a New York time (fall back)
@@ -386,6 +389,9 @@ def test_a_folder_of_files_agrees(tmp_path_factory: Any, data: Any) -> None:
         )
         rows = full_rows(kind, data.draw(text_rows(kind)))
         (tmp / f"{kind}.c.jsonl").write_text("".join(_json_line(r) for r in rows), encoding="utf-8")
+    kinds = ("orders", "settlements")
+    document = {kind: full_rows(kind, data.draw(text_rows(kind))) for kind in kinds}
+    (tmp / "more.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     check(lambda: scan_facts(tmp), load_facts(tmp))
 
 
@@ -445,6 +451,8 @@ def test_each_check_gives_the_loaders_reject(
     assert_same(result, reference)
     (reject,) = result.rejects
     assert (reject.row, reject.line, reject.field) == (2, 3, field), case
+    table = result.rejects_table()
+    assert table.rows() == [(str(path), "orders", 2, 3, reject.row_id, field, reject.reason)]
     assert reason is None or reason in reject.reason
     assert result.tables["orders"].get_column(SRC_ROW).to_list() == [1, 3]
     assert result.tables["orders"].get_column("__row").to_list() == [0, 1]
@@ -604,3 +612,28 @@ def test_text_strips_as_pydantic_does(char: str) -> None:
     text = f"{char}甲{char}"
     expected = Enterprise(id="e", name=text).name
     assert (text.strip(RUST_SPACE) or None) == expected
+
+
+def _two_orders() -> list[dict[str, object]]:
+    return [order(1), order(2, sent_at="2024-03-01 09:00"), order(3, ordered_quantity="0")]
+
+
+def test_duckdb_and_pyarrow_frames() -> None:
+    duckdb = pytest.importorskip("duckdb")
+    rows = _two_orders()
+    frame = pl.DataFrame(rows)
+    reference = load_facts({"orders": rows})
+    relation = duckdb.sql("select * from frame")
+    for native in (relation, frame.to_arrow()):
+        result = validate_frame("orders", native)
+        assert result.rejects == reference.rejects
+        assert result.table.get_column("id").to_list() == ["o-1"]
+
+
+def test_a_frame_polars_cannot_hold_goes_row_by_row() -> None:
+    pd = pytest.importorskip("pandas")
+    mixed = pd.DataFrame({"id": ["e-1", 2], "name": ["甲", 3]})
+    result = scan_facts({"enterprises": mixed})
+    rows = [{"id": "e-1", "name": "甲"}, {"id": 2, "name": 3}]
+    assert_same(result, load_facts({"enterprises": rows}))
+    assert [(r.row, r.field) for r in result.rejects] == [(2, "name")]

@@ -2,7 +2,9 @@
 
 The fact kinds are pydantic models (:mod:`vbp_rules.facts.models`); :func:`load_facts`
 reads them from JSON, YAML, CSV, JSON Lines and Parquet files, directories and Python
-mappings into a :class:`FactSet`, turning every bad row into a :class:`RejectedInput`.
+mappings into a :class:`FactSet`, turning every bad row into a :class:`RejectedInput`;
+:func:`scan_facts` does the same by whole columns into encoded Polars tables
+(:mod:`vbp_rules.facts.columnar`).
 See ``docs/facts.md``.
 """
 
@@ -21,6 +23,7 @@ from vbp_rules.facts._types import (
     Year,
     parse_ratio,
 )
+from vbp_rules.facts.columnar import ColumnarFacts, ColumnarKind, scan_facts, validate_frame
 from vbp_rules.facts.loading import FactSet, RejectedInput, SkippedSource, load_facts
 from vbp_rules.facts.models import (
     FACT_KINDS,
@@ -50,6 +53,8 @@ __all__ = [
     "SHANGHAI",
     "Agreement",
     "Batch",
+    "ColumnarFacts",
+    "ColumnarKind",
     "Complaint",
     "Day",
     "DemandReport",
@@ -81,4 +86,6 @@ __all__ = [
     "facts_json_schema",
     "load_facts",
     "parse_ratio",
+    "scan_facts",
+    "validate_frame",
 ]

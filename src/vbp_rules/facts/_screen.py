@@ -77,13 +77,14 @@ _FIRST_US: Final = _FIRST_DAY * US_PER_DAY
 _LAST_US: Final = _LAST_DAY * US_PER_DAY
 
 _MICROSECOND: Final = timedelta(microseconds=1)
+_PARTS: Final = "__parts_"
 _INT_TEXT: Final = r"^[+-]?[0-9]+$"
 _MONEY_TEXT: Final = r"^\+?([0-9]+)(?:\.([0-9]{1,2})0*)?$"
 _DAY_TEXT: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _INSTANT_TEXT: Final = (
     r"^(?<d>[0-9]{4}-[0-9]{2}-[0-9]{2})[T ](?<h>[0-9]{2}):(?<m>[0-9]{2})"
     r"(?::(?<s>[0-9]{2})(?:\.(?<f>[0-9]{1,6}))?)?"
-    r"(?<z>Z|(?<zs>[+-])(?<zh>[0-9]{2}):(?<zm>[0-9]{2}))?$"
+    r"(?<z>Z|(?<zs>[+-])(?<zh>[0-9]{2})(?::?(?<zm>[0-9]{2}))?)?$"
 )
 _TRUE: Final = ("true", "t", "yes", "y", "1", "是", "真")
 _FALSE: Final = ("false", "f", "no", "n", "0", "否", "假")
@@ -309,7 +310,10 @@ def _localize(local_us: pl.Expr, zone: tzinfo | None) -> tuple[pl.Expr, pl.Expr]
     return pl.lit(value=False), pl.lit(None, pl.Int64)
 
 
-def _instant(col: pl.Expr, dtype: Any, zone: tzinfo | None) -> tuple[pl.Expr, pl.Expr]:
+def _instant(
+    col: pl.Expr, dtype: Any, zone: tzinfo | None, parts: pl.Expr | None = None
+) -> tuple[pl.Expr, pl.Expr]:
+    """Instants; ``parts`` is the column :func:`instant_parts` prepared for text."""
     pl = _pl()
     false = pl.lit(value=False), pl.lit(None, pl.Int64)
     if isinstance(dtype, pl.Datetime):
@@ -323,9 +327,8 @@ def _instant(col: pl.Expr, dtype: Any, zone: tzinfo | None) -> tuple[pl.Expr, pl
             localized, value = _localize(us, zone)
             ok = exact & localized
         return ok & (value >= _FIRST_US) & (value < _LAST_US), value
-    if dtype != pl.String:
+    if dtype != pl.String or parts is None:
         return false
-    parts = _text(col).str.extract_groups(_INSTANT_TEXT)
     day = parts.struct.field("d").str.to_date("%Y-%m-%d", strict=False).cast(pl.Int64)
     hour = parts.struct.field("h").cast(pl.Int64)
     minute = parts.struct.field("m").cast(pl.Int64)
@@ -342,7 +345,7 @@ def _instant(col: pl.Expr, dtype: Any, zone: tzinfo | None) -> tuple[pl.Expr, pl
     )
     zone_text = parts.struct.field("z")
     off_h = parts.struct.field("zh").cast(pl.Int64)
-    off_m = parts.struct.field("zm").cast(pl.Int64)
+    off_m = parts.struct.field("zm").cast(pl.Int64).fill_null(0)  # "+08" has no minutes
     sign = pl.when(parts.struct.field("zs") == "-").then(-1).otherwise(1)
     offset = (sign * (off_h * 60 + off_m) * 60_000_000).fill_null(0)
     aware_ok = (off_h.fill_null(0) <= 23) & (off_m.fill_null(0) <= 59)
@@ -350,6 +353,11 @@ def _instant(col: pl.Expr, dtype: Any, zone: tzinfo | None) -> tuple[pl.Expr, pl
     value = pl.when(zone_text.is_not_null()).then(local - offset).otherwise(naive_value)
     ok &= pl.when(zone_text.is_not_null()).then(aware_ok).otherwise(naive_ok)
     return ok & (value >= _FIRST_US) & (value < _LAST_US), value
+
+
+def instant_parts(col: pl.Expr) -> pl.Expr:
+    """The pieces of ISO 8601 instant text, extracted once (a struct of strings)."""
+    return _text(col).str.extract_groups(_INSTANT_TEXT)
 
 
 def _day(col: pl.Expr, dtype: Any) -> tuple[pl.Expr, pl.Expr]:
@@ -405,6 +413,7 @@ def _checks(
     *,
     zone: tzinfo | None,
     ratio_values: Mapping[str, list[object]],
+    parts: pl.Expr | None,
 ) -> tuple[pl.Expr, ...]:
     """``(value is certainly valid, encoded value[, denominator])`` for one field."""
     pl = _pl()
@@ -427,7 +436,7 @@ def _checks(
     if spec.check == "ratio":
         return _ratio(col, dtype, ratio_values.get(spec.name))
     if spec.check == "instant":
-        return _instant(col, dtype, zone)
+        return _instant(col, dtype, zone, parts)
     return pl.lit(value=False), pl.lit(None), pl.lit(None)
 
 
@@ -436,8 +445,8 @@ def screen(
     schema: Mapping[str, Any],
     zone: tzinfo | None,
     ratio_values: Mapping[str, list[object]],
-) -> list[Any]:
-    """Expressions over a frame with ``schema``: ``__ok`` and the encoded columns.
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Expressions over a frame with ``schema``: the encoded columns, then ``__ok``.
 
     Args:
         kind: the fact kind.
@@ -447,15 +456,22 @@ def screen(
         ratio_values: the distinct non-null values of each ratio column present.
 
     Returns:
-        ``__ok`` (the row is certainly valid) and one expression per encoded column,
-        named as :func:`~vbp_rules.facts._columns.normalized_columns` says (without
-        ``__row``). Encoded values are meaningful only where ``__ok`` is true.
+        Three stages of expressions, to run one after the other (``with_columns`` the
+        first on the input: pieces parsed once, such as those of instant text; then
+        ``select`` the second, then the third): the second gives one column per encoded
+        field, named as :func:`~vbp_rules.facts._columns.normalized_columns` says
+        (without ``__row``), and one ``__ok_<field>`` flag per field; the second gives
+        ``__ok`` (the row is certainly valid: every field and every cross-field check)
+        and drops the flags. Encoded values are meaningful only where ``__ok`` is true.
     """
     pl = _pl()
     model = FACT_KINDS[kind]
     types = field_types(kind)
-    ok = pl.lit(value=not unknown_model_checks(model))
-    out: dict[str, Any] = {}
+    dtypes = {"instant": pl.Int64, "day": pl.Int64, "int": pl.Int64, "money": pl.Int64}
+    dtypes |= {"bool": pl.Boolean, "str": pl.String, "ratio": pl.Int64}
+    prepare: list[Any] = []
+    first: list[Any] = []
+    flags: list[str] = []
     for name, spec in field_specs(kind).items():
         dtype = schema.get(name, pl.Null)
         col = pl.col(name) if name in schema else pl.lit(None)
@@ -466,30 +482,34 @@ def screen(
         present = col.is_not_null()
         encoded = types[name]
         default = _default(spec, encoded)
-        checks = _checks(spec, encoded, col, dtype, zone=zone, ratio_values=ratio_values)
+        parts = None
+        if spec.check == "instant" and dtype == pl.String:
+            prepare.append(instant_parts(col).alias(f"{_PARTS}{name}"))
+            parts = pl.col(f"{_PARTS}{name}")
+        checks = _checks(
+            spec, encoded, col, dtype, zone=zone, ratio_values=ratio_values, parts=parts
+        )
         value_ok, *values = checks
         field_ok = pl.when(present).then(value_ok).otherwise(pl.lit(value=not spec.required))
-        ok &= field_ok.fill_null(value=False)
+        flags.append(f"{OK}_{name}")
+        first.append(field_ok.fill_null(value=False).alias(flags[-1]))
+        names: tuple[str, ...] = (name,)
+        dflt: tuple[object, ...] = (default,)
         if encoded == "ratio":
+            names = (f"{name}__n", f"{name}__d")
             dflt = (None, None) if default is None else (default.numerator, default.denominator)  # type: ignore[attr-defined]
-            for suffix, expr, fill in zip(("__n", "__d"), values, dflt, strict=True):
-                out[f"{name}{suffix}"] = pl.when(present).then(expr).otherwise(pl.lit(fill))
-            continue
-        out[name] = pl.when(present).then(values[0]).otherwise(pl.lit(default))
-    ok &= ~_relations_broken(model, out).fill_null(value=False)
-    dtypes = {"instant": pl.Int64, "day": pl.Int64, "int": pl.Int64, "money": pl.Int64}
-    dtypes |= {"bool": pl.Boolean, "str": pl.String}
-    exprs = [ok.alias(OK)]
-    for name, expr in out.items():
-        base = name.rsplit("__", 1)[0] if name.endswith(("__n", "__d")) else name
-        dtype = pl.Int64 if types[base] == "ratio" else dtypes[types[base]]
-        exprs.append(expr.cast(dtype, strict=False).alias(name))
-    return exprs
+        for column, expr, fill in zip(names, values, dflt, strict=True):
+            value = pl.when(present).then(expr).otherwise(pl.lit(fill))
+            first.append(value.cast(dtypes[encoded], strict=False).alias(column))
+    ok = pl.all_horizontal(flags) if unknown_model_checks(model) == [] else pl.lit(value=False)
+    ok &= ~_relations_broken(model).fill_null(value=False)
+    return prepare, first, [pl.exclude(flags), ok.alias(OK)]
 
 
-def _relations_broken(model: type[FactModel], cols: Mapping[str, Any]) -> Any:
+def _relations_broken(model: type[FactModel]) -> Any:
     """True where a cross-field check of the model fails (null values never fail)."""
     pl = _pl()
+    cols = {name: pl.col(name) for name in model.model_fields}
     broken = pl.lit(value=False)
     for later, earlier in model.not_before.items():
         broken |= cols[later] < cols[earlier]

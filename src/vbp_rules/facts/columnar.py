@@ -77,6 +77,9 @@ _POS: Final = "__pos"
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _UNIT: Final = "__unit"
+_RAW: Final = "__raw_"
+_UNIT_STRIDE: Final = 2**40  # unit * stride + position: one Int64 key per input row
+_ENGINE: Final = "streaming"  # lower peak memory than "in-memory" for the screen
 
 RawLookup = Callable[[list[int]], Mapping[int, RawRow]]
 """0-based positions in a source -> the raw rows at those positions, as the loader reads them."""
@@ -149,6 +152,18 @@ class ColumnarFacts:
         """The accepted rows of one kind as fact models (one Python object per row)."""
         return _decode(kind, self.tables[kind], self._models.get(kind, {}))
 
+    def rejects_table(self) -> Any:
+        """The rejects as a Polars DataFrame: one row per reject, in order.
+
+        Columns ``source``, ``kind``, ``row``, ``line``, ``row_id``, ``field`` and
+        ``reason``, as in :class:`~vbp_rules.facts.RejectedInput` (``raw`` is left out).
+        """
+        pl = _pl()
+        names = ("source", "kind", "row", "line", "row_id", "field", "reason")
+        schema = {name: pl.Int64 if name in ("row", "line") else pl.String for name in names}
+        rows = [tuple(getattr(r, name) for name in names) for r in self.rejects]
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
     def to_fact_set(self) -> FactSet:
         """Decode into a :class:`~vbp_rules.facts.FactSet` of fact models.
 
@@ -200,11 +215,12 @@ class _Part:
     unit: int
     source: str
     kind: str
-    table: Any  # encoded columns + __src_row + __pos
+    table: Any  # LazyFrame of accepted rows: encoded columns + __src_row + __pos
     models: dict[int, FactModel]
     rejects: list[tuple[int, RejectedInput]]
     raw_at: RawLookup
     too_big: set[int]  # positions of accepted rows with an integer past Int64
+    dup_raw_at: RawLookup | None = None  # a cheaper lookup for duplicates (raw only shown)
 
 
 class _Scanner:
@@ -241,8 +257,14 @@ class _Scanner:
         self._add_raw(unit, source, raws)
 
     def add_frame(self, kind: str, frame: Any, source: str) -> None:
-        df = _whole_floats(_to_polars(frame))
-        check_columns([str(c) for c in df.columns], kind, f"{source} ({kind} frame)")
+        df, rows = _to_polars(frame)
+        if rows is None:
+            df = _whole_floats(df)
+        columns = df.columns if rows is None else list(rows[0]) if rows else []
+        check_columns([str(c) for c in columns], kind, f"{source} ({kind} frame)")
+        if rows is not None:  # a frame Polars cannot hold goes row by row, as frames are read
+            self.add_rows(kind, [{k: frame_cell(v) for k, v in r.items()} for r in rows], source)
+            return
         unit = self._unit(source)
 
         def raw_at(positions: list[int]) -> dict[int, RawRow]:
@@ -281,10 +303,19 @@ class _Scanner:
                     out[p] = RawRow(kind, record, p + 1)
             return out
 
+        def polars_raw_at(positions: list[int]) -> dict[int, RawRow]:
+            found = pl.scan_parquet(path).with_row_index(_POS)
+            out = {}
+            for record in found.filter(pl.col(_POS).is_in(positions)).collect().to_dicts():
+                pos = int(record.pop(_POS))
+                out[pos] = RawRow(kind, record, pos + 1)
+            return out
+
         try:
-            self._screen(unit, source, kind, pl.scan_parquet(path), raw_at)
+            self._screen(unit, source, kind, pl.scan_parquet(path), raw_at, capture=True)
         except pl.exceptions.PolarsError as exc:
             raise FactsError(f"{source}: cannot read Parquet: {exc}") from None
+        self.parts[-1].dup_raw_at = polars_raw_at
 
     def _add_csv(self, path: Path, source: str, kind: str) -> bool:
         """Scan a CSV file with Polars; False if only the row-by-row reader can read it."""
@@ -315,22 +346,42 @@ class _Scanner:
             return False
         unit = self._unit(source)
 
+        lines: list[list[int] | None] = []  # computed once, when first needed
+
         def raw_at(positions: list[int]) -> dict[int, RawRow]:
-            wanted = {p + 1 for p in positions}
-            out: dict[int, RawRow] = {}
-            if wanted:
-                for raw in read_file(path, source, kind):
-                    if raw.row in wanted:
-                        out[raw.row - 1] = raw
-                        if len(out) == len(wanted):
-                            break
-            return out
+            if not positions:
+                return {}
+            if not lines:
+                lines.append(_csv_lines(path))
+            starts = lines[0]
+            if starts is None or len(starts) != df.height:  # the readers disagree
+                return _walk_csv(path, source, kind, positions)
+            # The cells as the row reader gives them (stripped, empty = null), and its lines.
+            rows = df[positions].to_dicts()
+            return {
+                p: RawRow(kind, r, p + 1, starts[p]) for p, r in zip(positions, rows, strict=True)
+            }
 
         self._screen(unit, source, kind, df.lazy(), raw_at)
         return True
 
     # -- validation ---------------------------------------------------------------------
-    def _screen(self, unit: int, source: str, kind: str, lf: Any, raw_at: RawLookup) -> None:
+    def _screen(
+        self,
+        unit: int,
+        source: str,
+        kind: str,
+        lf: Any,
+        raw_at: RawLookup,
+        *,
+        capture: bool = False,
+    ) -> None:
+        """Screen ``lf``; the model judges the rows the screen does not pass.
+
+        With ``capture``, the raw cells of those rows are taken in the same pass over
+        the input (when Polars gives the same Python values as the row reader), instead
+        of being read again with ``raw_at``.
+        """
         pl = _pl()
         schema = dict(lf.collect_schema())
         ratio_values = {}
@@ -338,11 +389,25 @@ class _Scanner:
             if spec.check == "ratio" and name in schema:
                 distinct = lf.select(pl.col(name).drop_nulls().unique()).collect()
                 ratio_values[name] = distinct.to_series().to_list()
-        exprs = screen(kind, schema, self.zone, ratio_values)
-        out = lf.with_row_index(_POS).select(pl.col(_POS).cast(pl.Int64), *exprs).collect()
-        suspects = out.filter(~pl.col(OK)).get_column(_POS).to_list()
-        good = out.filter(pl.col(OK)).drop(OK).with_columns((pl.col(_POS) + 1).alias(SRC_ROW))
-        raws = raw_at(suspects)
+        prepare, encode, judge = screen(kind, schema, self.zone, ratio_values)
+        raw_names = list(schema) if capture and all(map(_same_values, schema.values())) else []
+        raw_cols = [pl.col(n).alias(f"{_RAW}{n}") for n in raw_names]
+        out = lf.with_row_index(_POS).with_columns(*prepare)
+        out = out.select(pl.col(_POS).cast(pl.Int64), *encode, *raw_cols)
+        out = out.select(*judge).collect(engine=_ENGINE)
+        rejected = out.filter(~pl.col(OK))
+        suspects = rejected.get_column(_POS).to_list()
+        if raw_names:
+            out = out.drop([f"{_RAW}{n}" for n in raw_names])
+            cells = rejected.select([f"{_RAW}{n}" for n in raw_names]).rows()
+            raws: Mapping[int, RawRow] = {
+                p: RawRow(kind, dict(zip(raw_names, row, strict=True)), p + 1)
+                for p, row in zip(suspects, cells, strict=True)
+            }
+        else:
+            raws = raw_at(suspects)
+        del rejected
+        good = out.lazy().filter(pl.col(OK)).with_columns((pl.col(_POS) + 1).alias(SRC_ROW))
         self._finish(
             unit,
             source,
@@ -366,7 +431,7 @@ class _Scanner:
             return {p: kept[p] for p in positions}
 
         for kind, (rows, positions) in by_kind.items():
-            empty = _pl().DataFrame(schema={**_schema(kind), _POS: _pl().Int64}).drop(ROW)
+            empty = _pl().LazyFrame(schema={**_schema(kind), _POS: _pl().Int64}).drop(ROW)
             self._finish(
                 unit, source, kind, good=empty, raws=rows, positions=positions, raw_at=raw_at
             )
@@ -410,8 +475,8 @@ class _Scanner:
             columns[_POS] = positions_kept
             schema = {**_schema(kind), _POS: pl.Int64}
             del schema[ROW]
-            extra = pl.DataFrame(columns, schema=schema)
-            table = pl.concat([table, extra.select(order)]).sort(_POS)
+            extra = pl.DataFrame(columns, schema=schema).select(order)
+            table = table.merge_sorted(extra.lazy(), key=_POS)
         part = _Part(unit, source, kind, table, models, rejects, raw_at, too_big)
         self.parts.append(part)
 
@@ -431,16 +496,25 @@ class _Scanner:
             joined = pl.concat(
                 [p.table.with_columns(pl.lit(p.unit, pl.Int64).alias(_UNIT)) for p in parts]
             )
-            first = joined.get_column("id").is_first_distinct()
-            if not first.all():
-                rejects += self._duplicates(parts, joined, first)
-                joined = joined.filter(first)
-            joined = joined.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
-            models[kind] = _kept_models(parts, joined)
-            _refuse_too_big(kind, parts, joined)
-            runs = joined.group_by(_UNIT, maintain_order=True).len().rows()
+            for part in parts:
+                part.table = None  # the plan holds the only reference: freed with it
+            ids = joined.select("id", _UNIT, _POS, SRC_ROW).collect(engine=_ENGINE)
+            twice = _repeats(ids)
+            if twice.height:
+                drop = (pl.col(_UNIT) * _UNIT_STRIDE + pl.col(_POS)).is_in(
+                    (twice.get_column(_UNIT) * _UNIT_STRIDE + twice.get_column(_POS)).implode()
+                )
+                joined = joined.filter(~drop)
+            kept = joined.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+            del joined
+            kept = kept.collect(engine=_ENGINE)
+            if twice.height:
+                rejects += self._duplicates(parts, ids, twice)
+            models[kind] = _kept_models(parts, kept)
+            _refuse_too_big(kind, parts, kept)
+            runs = kept.get_column(_UNIT).rle().struct.unnest().select("value", "len").rows()
             spans[kind] = tuple((self.units[u], n) for u, n in runs)
-            tables[kind] = joined.select(columns)
+            tables[kind] = kept.select(columns)
         rejects.sort(key=lambda item: (item[0], item[1]))
         return ColumnarFacts(
             tables=tables,
@@ -451,19 +525,19 @@ class _Scanner:
         )
 
     def _duplicates(
-        self, parts: list[_Part], joined: Any, first: Any
+        self, parts: list[_Part], ids: Any, twice: Any
     ) -> list[tuple[int, int, RejectedInput]]:
         pl = _pl()
-        firsts = joined.filter(first).select(
+        firsts = ids.filter(pl.col("id").is_in(twice.get_column("id").implode()))
+        firsts = firsts.filter(pl.col("id").is_first_distinct()).select(
             "id", pl.col(_UNIT).alias("__first_unit"), pl.col(SRC_ROW).alias("__first_row")
         )
-        dups = joined.filter(~first).select("id", _UNIT, _POS)
-        dups = dups.join(firsts, on="id", how="left", maintain_order="left")
+        dups = twice.join(firsts, on="id", how="left", maintain_order="left")
         by_unit = {p.unit: p for p in parts}
         wanted: dict[int, list[int]] = {}
         for unit, pos in dups.select(_UNIT, _POS).rows():
             wanted.setdefault(unit, []).append(pos)
-        raws = {u: by_unit[u].raw_at(ps) for u, ps in wanted.items()}
+        raws = {u: (by_unit[u].dup_raw_at or by_unit[u].raw_at)(ps) for u, ps in wanted.items()}
         out = []
         for fact_id, unit, pos, first_unit, first_row in dups.rows():
             source = by_unit[unit].source
@@ -472,13 +546,45 @@ class _Scanner:
         return out
 
 
+def _same_values(dtype: Any) -> bool:
+    """Whether Polars turns values of ``dtype`` into the Python values pyarrow gives."""
+    pl = _pl()
+    if isinstance(dtype, pl.Datetime):
+        return bool(dtype.time_unit != "ns")  # pyarrow gives pandas Timestamps for ns
+    simple = (pl.String, pl.Boolean, pl.Date, pl.Null, pl.Categorical)
+    return bool(dtype.is_integer() or dtype.is_float() or dtype in simple) or isinstance(
+        dtype, pl.Decimal
+    )
+
+
+def _repeats(ids: Any) -> Any:
+    """The rows (``id``, ``__unit``, ``__pos``) whose id an earlier row already has.
+
+    ``ids`` is in input order. Only rows whose id hash occurs more than once (found by
+    sorting 64-bit hashes, much cheaper than hashing every id into a set of strings)
+    are compared as text.
+    """
+    pl = _pl()
+    index = "__i"
+    hashes = ids.select(pl.col("id").hash(0).alias("__h"), pl.int_range(pl.len()).alias(index))
+    hashes = hashes.sort("__h")
+    same = pl.col("__h")
+    shared = hashes.filter((same == same.shift(1)) | (same == same.shift(-1))).get_column(index)
+    if not shared.len():
+        return pl.DataFrame(schema={"id": pl.String, _UNIT: pl.Int64, _POS: pl.Int64})
+    rows = ids.with_row_index(index).filter(pl.col(index).is_in(shared.implode()))
+    return rows.filter(~pl.col("id").is_first_distinct()).select("id", _UNIT, _POS)
+
+
 def _refuse_too_big(kind: str, parts: list[_Part], joined: Any) -> None:
     """Refuse an accepted row holding an integer past Int64 (never wrapped)."""
     pl = _pl()
     for part in parts:
         if not part.too_big:
             continue
-        kept = joined.filter((pl.col(_UNIT) == part.unit) & pl.col(_POS).is_in(part.too_big))
+        kept = joined.filter(
+            (pl.col(_UNIT) == part.unit) & pl.col(_POS).is_in(sorted(part.too_big))
+        )
         if kept.height:
             row = kept.get_column(SRC_ROW)[0]
             raise FactsError(
@@ -540,12 +646,44 @@ def _whole_floats(df: Any) -> Any:
     return df.with_columns(out) if out else df
 
 
-def _to_polars(frame: Any) -> Any:
+def _csv_lines(path: Path) -> list[int] | None:
+    """The first line of every data row, counted as the row reader counts them."""
+    lines: list[int] = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            previous, header = 0, False
+            for cells in reader:
+                start, previous = previous + 1, reader.line_num
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if header:
+                    lines.append(start)
+                header = True
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return lines
+
+
+def _walk_csv(path: Path, source: str, kind: str, positions: list[int]) -> dict[int, RawRow]:
+    """The raw rows at ``positions``, from the row reader itself."""
+    wanted = {p + 1 for p in positions}
+    out: dict[int, RawRow] = {}
+    for raw in read_file(path, source, kind):
+        if raw.row in wanted:
+            out[raw.row - 1] = raw
+            if len(out) == len(wanted):
+                break
+    return out
+
+
+def _to_polars(frame: Any) -> tuple[Any, list[dict[str, Any]] | None]:
+    """The frame as a Polars DataFrame, or (if Polars cannot hold it) its rows."""
     pl = _pl()
     if isinstance(frame, pl.DataFrame):
-        return frame
+        return frame, None
     if isinstance(frame, pl.LazyFrame):
-        return frame.collect()
+        return frame.collect(), None
     import narwhals as nw  # noqa: PLC0415 - optional extra
 
     try:
@@ -553,8 +691,11 @@ def _to_polars(frame: Any) -> Any:
     except TypeError:
         raise FactsError(f"not a frame, a path or a list of rows: {type(frame).__name__}") from None
     if isinstance(native, nw.LazyFrame):
-        return native.collect(backend="polars").to_native()
-    return native.to_polars()
+        return native.collect(backend="polars").to_native(), None
+    try:
+        return native.to_polars(), None
+    except (pl.exceptions.PolarsError, TypeError, ValueError):  # e.g. mixed object columns
+        return None, native.rows(named=True)
 
 
 def validate_frame(
