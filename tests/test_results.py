@@ -84,7 +84,7 @@ def test_jiangxi_findings_have_the_typed_columns(jiangxi: Evaluation) -> None:
     }
     frame = jiangxi.to_polars("findings")
     assert dict(frame.schema) == expected
-    assert frame.height == 448  # 49 breaches, 367 compliant, 31 determinations, 1 review
+    assert frame.height == 449  # 49 breaches, 367 compliant, 31 determinations, 2 reviews
 
 
 def test_jiangxi_skips_and_rejects_have_the_typed_columns(jiangxi: Evaluation) -> None:
@@ -416,7 +416,7 @@ def test_json_is_one_document_with_all_three_tables(jiangxi: Evaluation, tmp_pat
     doc = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert doc["pack_id"] == "jiangxi-2024"
     assert doc["as_of"] == "2025-07-01T00:00:00+08:00"
-    assert len(doc["findings"]) == 448
+    assert len(doc["findings"]) == 449
     assert len(doc["rejects"]) == 2
     assert doc["key_columns"] == JIANGXI_KEYS
     breach = next(f for f in doc["findings"] if f["rule_id"] == "publication-window")
@@ -504,7 +504,7 @@ def test_text_outputs_need_no_pyarrow(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     text = ev.to_csv("findings", include_compliant=False)
     assert text.splitlines()[0].split(",") == header
-    assert len(text.splitlines()) == 1 + 81  # 49 breaches, 31 determinations, 1 review
+    assert len(text.splitlines()) == 1 + 82  # 49 breaches, 31 determinations, 2 reviews
     assert len(ev.write(tmp_path / "out.jsonl")) == 3
     assert len(ev.write(tmp_path / "out.json")) == 1
     with pytest.raises(EngineUnavailableError, match=r"vbp-rules\[frame\]"):

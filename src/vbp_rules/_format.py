@@ -17,6 +17,7 @@ The rule (see ``docs/engines.md``, "How values print"):
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -116,6 +117,30 @@ def _money(value: int | Fraction | Decimal) -> str | None:
     return f"{sign}{digits[:-2]}.{digits[-2:]}"
 
 
+#: Past this many bits (about 300 digits) a number is shown approximately: nobody reads
+#: it, and Python refuses to print ints of more than 4,300 digits.
+_PRINTABLE_BITS = 1000
+
+
+def _log10(n: int) -> float:
+    """log10 of a positive int of any size (math.log10 would convert it to float)."""
+    shift = max(n.bit_length() - 64, 0)
+    return math.log10(n >> shift) + shift * math.log10(2)
+
+
+def _huge(value: Fraction) -> str | None:
+    """An approximate rendering of a number too long to show exactly, else None."""
+    if max(value.numerator.bit_length(), value.denominator.bit_length()) <= _PRINTABLE_BITS:
+        return None
+    if value == 0:  # pragma: no cover - zero is always short
+        return "0"
+    exponent = _log10(abs(value.numerator)) - _log10(value.denominator)
+    whole = math.floor(exponent)
+    mantissa = 10 ** (exponent - whole)
+    sign = "-" if value < 0 else ""
+    return f"≈{sign}{mantissa:.6f}e{whole:+d} (exact value too long to show)"
+
+
 def format_value(value: object, *, as_percent: bool = False, as_money: bool = False) -> str:
     """A value as display text; exact, and never raising.
 
@@ -140,6 +165,11 @@ def format_value(value: object, *, as_percent: bool = False, as_money: bool = Fa
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | Fraction) or (isinstance(value, Decimal) and value.is_finite()):
+        number = Fraction(value)
+        huge = _huge(number * 100 if as_percent else number)
+        if huge is not None:
+            return f"{huge}%" if as_percent else huge
     if as_money and isinstance(value, int | Fraction | Decimal):
         money = _money(value)
         if money is not None:

@@ -26,7 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from vbp_rules._format import format_value
+from vbp_rules._format import format_value, int_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -335,7 +335,7 @@ def value_record(name: str, value: object) -> dict[str, object]:
         kind, text = "bool", "true" if value else "false"
     elif isinstance(value, int):
         kind, num, den = "int", value, 1
-        text = format_value(value)
+        text = int_text(value)  # exact digits (or its size past Python's print limit)
     elif isinstance(value, Fraction):
         kind, num, den = "ratio", value.numerator, value.denominator
         text = _ratio_text(value)
