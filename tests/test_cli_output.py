@@ -128,7 +128,7 @@ def test_limit_and_all(capsys: pytest.CaptureFixture[str]) -> None:
     # The README: 49 breaches, 31 determinations, 1 needs review, 367 compliant.
     assert outcomes.count("breach") == 49
     assert outcomes.count("determination") == 31
-    assert outcomes.count("needs_review") == 1
+    assert outcomes.count("needs_review") == 2  # the unresolvable complaint; the verified demand surge
     assert outcomes.count("compliant") == 367
 
 
@@ -161,7 +161,7 @@ def test_stderr_gives_files_and_counts_in_every_format(
         _, out, err = evaluate(capsys, "--format", fmt)
         assert f"read {JIANGXI}/orders.csv\n" in err
         assert f"skipped {JIANGXI}/README.md: unsupported file type '.md'" in err
-        assert "findings: 448 (breach=49, determination=31, needs_review=1, compliant=367)" in err
+        assert "findings: 449 (breach=49, determination=31, needs_review=2, compliant=367)" in err
         assert "rejects: 2; files: 11 read, 1 skipped" in err
         assert "read " not in out
 

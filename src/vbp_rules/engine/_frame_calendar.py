@@ -112,6 +112,9 @@ def apply_lookups(
     """
     done = scope.applied
     for lk in scope.lookups[done:]:
+        if lk.field == "derived":
+            lf = lf.with_columns(lk.day.alias(lk.column))
+            continue
         key = f"{lk.column}__in"
         lf = lf.with_columns(lk.day.alias(key))
         if lk.field == "wday":

@@ -94,7 +94,10 @@ class Lookup:
 
     column: str
     day: nw.Expr
-    field: str  # "cum" (working-day index), "working", "roll", "wday" (index -> day)
+    #: "cum" (working-day index), "working", "roll", "wday" (index -> day), month fields;
+    #: or "derived": ``day`` is an expression computed once into ``column`` (SQL backends
+    #: then refer to a column instead of repeating the expression)
+    field: str
 
 
 def _lit_num(v: int | Fraction) -> Val:
@@ -199,6 +202,10 @@ class Scope:
         if name not in self.constants:
             raise Unsupported(f"unknown name {name}")
         return constant(self.constants[name])
+
+    def materialize(self, expr: nw.Expr) -> nw.Expr:
+        """Compute ``expr`` once, as a column, and return that column."""
+        return self.lookup(expr, "derived")
 
     def lookup(self, day: nw.Expr, field: str) -> nw.Expr:
         """Register a day-table lookup and return its (future) column."""
@@ -340,7 +347,9 @@ def num_op(op: str, a: Val, b: Val, scope: Scope | None = None) -> Val:
         one = nw.lit(1, dtype=nw.Int64)
         sign = nw.when(den < 0).then(one * -1).otherwise(one)
         safe = nw.when(den == 0).then(one).otherwise(den * sign)
-        return Val("num", num * sign, safe, tag="frac")
+        if scope is None:
+            return Val("num", num * sign, safe, tag="frac")
+        return Val("num", scope.materialize(num * sign), scope.materialize(safe), tag="frac")
     left, right = cross(a, b)
     return Val("num", left + right if op == "+" else left - right, _mul_den(a.den, b.den), tag=tag)
 

@@ -37,7 +37,7 @@ from vbp_rules.engine._frame_compile import (
 )
 from vbp_rules.engine._frame_ingest import field_types
 from vbp_rules.engine._frame_units import UnitFrame, not_applicable_any
-from vbp_rules.expr import to_fraction
+from vbp_rules.expr import Name, Number, to_fraction
 from vbp_rules.facts import FactModel
 from vbp_rules.packs._checks import bound_operator
 from vbp_rules.packs.model import (
@@ -155,7 +155,14 @@ class _Ctx:
     values: _Values = attrs.field(factory=_Values)
 
     def compile(self, source: str) -> Val:
-        return compile_node(self.pack.expr(source).node, self.scope)
+        """A decision expression, computed once into a column unless it is a plain name."""
+        node = self.pack.expr(source).node
+        v = compile_node(node, self.scope)
+        if isinstance(node, Name | Number) or v.kind in ("null", "duration", "str"):
+            return v
+        expr = self.scope.materialize(v.expr)
+        den = v.den if isinstance(v.den, int) else self.scope.materialize(v.den)
+        return attrs.evolve(v, expr=expr, den=den)
 
     def inputs(self, source: str) -> list[tuple[str, Val]]:
         """The fact values an expression reads (as ``Run.inputs``), sorted by name."""

@@ -134,11 +134,13 @@ def build_unit_frame(
         na = not_applicable_any(scope)
         if na is not None:
             keep = keep & ~na  # a where that cannot be evaluated leaves the row out
-        if scope.lookups:
+        if any(lk.field != "derived" for lk in scope.lookups):
             # a day off the calendar in a filter is a skip of that row in the shared
             # semantics: the executor hands the rule to them if any row has one
             off: nw.Expr = nw.lit(value=False)
             for lk in scope.lookups:
+                if lk.field == "derived":
+                    continue
                 off = off | (~nw.col(f"{lk.column}__in").is_null() & nw.col(lk.column).is_null())
             lf = lf.with_columns(off.fill_null(value=False).alias("__off_calendar"))
             keep = keep | nw.col("__off_calendar")

@@ -404,6 +404,8 @@ class _FrameRun(Run):
             return lf
         bad: nw.Expr = nw.lit(value=False)
         for lk in scope.lookups:
+            if lk.field == "derived":
+                continue
             bad = bad | (~nw.col(f"{lk.column}__in").is_null() & nw.col(lk.column).is_null())
         return lf.with_columns(
             nw.when(bad.fill_null(value=False))
