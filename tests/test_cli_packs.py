@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from vbp_rules.cli import main
-from vbp_rules.packs import load_pack
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = str(ROOT / "examples" / "jiangxi-2024")

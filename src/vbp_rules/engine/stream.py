@@ -55,7 +55,7 @@ from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
 from vbp_rules.expr import NotApplicable
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet, RejectedInput
 from vbp_rules.facts.loading import _explain
-from vbp_rules.findings import Evaluation, Finding, Skip, sort_findings
+from vbp_rules.findings import Evaluation, Finding, RowRef, Skip, sort_findings
 from vbp_rules.packs.model import (
     DeadlineRule,
     ExemptionRule,
@@ -1349,6 +1349,9 @@ def replay(
         stream_rejects = monitor.rejects
         metadata = monitor._metadata()
     seen = {r for f in findings for r in f.rows} | {r for s in skips for r in s.rows}
+    pos = {(kind, row.id): i for kind in FACT_KINDS for i, row in enumerate(fs.rows(kind))}
+    findings = tuple(attrs.evolve(f, rows=_fact_order(f.rows, pos)) for f in findings)
+    skips = _skip_order(pack, [attrs.evolve(s, rows=_fact_order(s.rows, pos)) for s in skips], pos)
     skips.extend(accounting_skips(pack, fs, seen))
     return Evaluation(
         pack_id=pack.id,
@@ -1362,6 +1365,32 @@ def replay(
         metadata=(*metadata, ("events", len(events) + len(state))),
         key_columns=subject_key_columns(pack),
     )
+
+
+def _fact_order(rows: tuple[RowRef, ...], pos: Mapping[RowRef, int]) -> tuple[RowRef, ...]:
+    """A subject's rows in fact-set order, kind by kind (the stream has arrival order)."""
+    if len(rows) < 2 or any(r not in pos for r in rows):
+        return rows
+    out = list(rows)
+    for kind in {k for k, _ in rows}:
+        slots = [i for i, r in enumerate(rows) if r[0] == kind]
+        for i, r in zip(slots, sorted((rows[i] for i in slots), key=pos.__getitem__), strict=True):
+            out[i] = r
+    return tuple(out)
+
+
+def _skip_order(pack: Pack, skips: list[Skip], pos: Mapping[RowRef, int]) -> list[Skip]:
+    """Skips in the reference engine's order: rule by rule in pack order (a rule's
+    subjects by their first row in the fact set), then exemption events no subject used."""
+    rank = {r.id: i for i, r in enumerate(pack.rules)}
+    exemptions = {r.id for r in pack.rules if isinstance(r, ExemptionRule)}
+
+    def key(s: Skip) -> tuple[int, int, int]:
+        late = 1 if s.rule_id in exemptions else 0
+        first = min((pos.get(r, -1) for r in s.rows[:1]), default=-1)
+        return (late, rank.get(s.rule_id or "", len(rank)), first)
+
+    return sorted(skips, key=key)
 
 
 def evaluate_stream(
