@@ -8,7 +8,9 @@ reference engine, the specification, never from the stream engine.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -117,3 +119,27 @@ def _check_tick(
     assert _findings(monitor.findings()) == _findings(want.findings)
     rule_skips = tuple(s for s in want.skips if s.rule_id is not None)
     assert _skips(monitor.skips()) == _skips(rule_skips)
+
+
+@pytest.mark.parametrize("pack_id", PACK_IDS)
+def test_cli_stream_equals_reference_on_synth(
+    pack_id: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``vbp-rules evaluate <pack> <synth> --engine stream`` prints what ``reference`` does."""
+    pytest.importorskip("polars")
+    from vbp_rules.cli import main
+    from vbp_rules.synth import write_synthetic
+
+    write_synthetic(tmp_path, pack_id, orders=400, seed=3)
+    docs = {}
+    for engine in ("reference", "stream"):
+        args = ["evaluate", pack_id, str(tmp_path), "--as-of", "2025-06-30", "--format", "json"]
+        try:
+            status = main([*args, "--engine", engine])
+        except SystemExit as exc:
+            status = exc.code
+        assert status == 0
+        docs[engine] = json.loads(capsys.readouterr().out)
+        docs[engine].pop("engine")
+    assert docs["stream"]["findings"]
+    assert docs["stream"] == docs["reference"]
