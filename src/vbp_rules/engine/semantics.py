@@ -25,7 +25,12 @@ import attrs
 from vbp_rules.calendar import WorkCalendar, add_months, ensure_aware, month_end
 from vbp_rules.engine._functions import CalendarContext
 from vbp_rules.engine._messages import fmt, label_zh_of, pending_detail, value_forms
-from vbp_rules.errors import ExpressionError, OutOfForceError, PackValidationError
+from vbp_rules.errors import (
+    ExpressionError,
+    OutOfForceError,
+    PackValidationError,
+    VbpRulesError,
+)
 from vbp_rules.expr import FunctionSpec, NotApplicable, to_fraction
 from vbp_rules.facts import FACT_KINDS, FactModel, RejectedInput
 from vbp_rules.findings import (
@@ -75,6 +80,7 @@ __all__ = [
     "period_of",
     "resolve_as_of",
     "resolve_interpretations",
+    "unsupported_skips",
 ]
 
 OutOfForcePolicy = Literal["flag", "skip", "error"]
@@ -1222,6 +1228,41 @@ def accounting_skips(
             if (kind, row.id) not in seen
         )
     return out
+
+
+def unsupported_skips(run: Run, rule: Rule, *, engine: str, reason: str) -> list[Skip]:
+    """One ``unsupported_by_engine`` skip per subject of a rule an engine cannot evaluate.
+
+    An engine that cannot evaluate a rule never drops it silently: each subject the
+    reference engine would assess (its units, with their rows) is skipped with the
+    engine's name and the reason; a rule whose subjects cannot even be formed gets one
+    rule-level skip.
+    """
+    detail = f"the {engine} engine cannot evaluate this rule: {reason}"
+    try:
+        units = run.units(rule) if rule.over is not None else []
+    except (VbpRulesError, NotApplicable):
+        units = []
+    finally:
+        run.ctx.reset()
+    if not units:
+        return [
+            Skip(
+                pack_id=run.pack.id, rule_id=rule.id, reason="unsupported_by_engine", detail=detail
+            )
+        ]
+    return [
+        Skip(
+            pack_id=run.pack.id,
+            rule_id=rule.id,
+            reason="unsupported_by_engine",
+            detail=detail,
+            subject=u.subject,
+            period=u.period,
+            rows=u.rows,
+        )
+        for u in units
+    ]
 
 
 def evaluation_settings(
