@@ -1160,6 +1160,10 @@ class Run:
             )
 
     # -- accounting --------------------------------------------------------------------
+    def exemption_leftovers(self) -> None:
+        """Skip each exemption event that exempted no subject (``not_applicable``)."""
+        self._exemption_leftovers()
+
     def _exemption_leftovers(self) -> None:
         used = {r for s in self.skips if s.reason == "exempted" for r in s.rows}
         for rule in self.pack.rules:
