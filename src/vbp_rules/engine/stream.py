@@ -464,10 +464,10 @@ class Monitor:
         self._rows: dict[str, dict[str, FactModel]] = {k: {} for k in FACT_KINDS}
         # rules decided at ticks by the shared plan over the whole fact state: their
         # current findings and skips, and the (clock, fact version) they were decided at
-        self._version = 0
+        self._versions: dict[str, int] = dict.fromkeys(FACT_KINDS, 0)
         self._tick_findings: tuple[Finding, ...] = ()
         self._tick_skips: tuple[Skip, ...] = ()
-        self._tick_stamp: tuple[datetime, date | None, int] | None = None
+        self._tick_stamp: tuple[object, ...] | None = None
         self._rejects: list[RejectedInput] = []
         self._seq = 0
         self._payloads: dict[int, tuple[_EventSpec, str, str, Mapping[str, Any], FactModel | None]]
@@ -578,6 +578,12 @@ class Monitor:
         self.tick_rules: tuple[tuple[str, str], ...] = tuple(ticked)
         self._tick_ids = frozenset(r for r, _ in ticked)
         self._tick_needed = self._tick_needed or bool(ticked)
+        # what the rules decided at ticks depend on: the kinds they (and exemptions) read,
+        # and the clock only if one of them reads as_of (a deadline does)
+        read = [r for r in pack.rules if r.id in self._tick_ids]
+        read += [r for r in pack.rules if isinstance(r, ExemptionRule) and ev.is_active(r)]
+        self._tick_kinds = tuple(sorted({"batches", *(r.over for r in read if r.over)}))
+        self._tick_clock = any(isinstance(r, DeadlineRule) or "as_of" in _names(r) for r in read)
 
     # -- properties --------------------------------------------------------------------
     @property
@@ -943,7 +949,7 @@ class Monitor:
         names none of them cannot decide differently, so it is left alone. A new batch
         may set parameters (``per_batch``) of any rule: everything is re-decided.
         """
-        self._version += 1
+        self._versions[kind] += 1
         if kind == "batches":
             self._view.batches = tuple(self._rows["batches"].values())
             self._ev = self._evaluator(self._now or _NEVER, self._day)
@@ -1135,7 +1141,13 @@ class Monitor:
         reading and fact version."""
         if not self._tick_needed or self._now is None:
             return
-        stamp = (self._now, self._day, self._version)
+        day = self._day
+        stamp = (
+            self._now if self._tick_clock else None,
+            # the in-force flag reads the as-of day; an out-of-force skip names it
+            day if self._out_of_force != "flag" or day is None else self._in_force(day),
+            *(self._versions[k] for k in self._tick_kinds),
+        )
         if stamp == self._tick_stamp:
             return
         run = Run(
