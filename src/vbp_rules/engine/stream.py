@@ -16,10 +16,13 @@ How the work is split (see ``docs/stream.md``):
 - Python keeps the payloads (aware instants, exact ratios, money) and decides every rule
   with the reference engine's own code (:class:`vbp_rules.engine.semantics.Run`)
   on the rows of the subject that changed, so findings are the reference's, exactly.
+  Facts that are not events (agreements, listings, batches, ...) are asserted as state
+  (``fact_asserted``); rules over them, exempted rules and relative rules are decided at
+  ticks by the same plan over the whole fact state. Every rule is decided.
 - Time comes only from :meth:`Monitor.tick` (and the ``now`` a monitor starts at), never
   from the wall clock; durable-rules timers are not used. After any sequence of events
-  and ticks, :meth:`Monitor.findings` equals the reference engine's findings for the
-  supported rules on the facts seen so far, evaluated ``as_of`` the last tick.
+  and ticks, :meth:`Monitor.findings` equals the reference engine's findings on the
+  facts seen so far, evaluated ``as_of`` the last tick.
 
 durable-rules is an optional extra (``pip install vbp-rules[stream]``) imported only
 when a monitor is created.
@@ -405,7 +408,7 @@ def _ruleset(actions: Mapping[str, Callable[..., Any]]) -> dict[str, Any]:
 
 
 class Monitor:
-    """Live evaluation of a pack's supported rules on events and caller-driven ticks.
+    """Live evaluation of every rule of a pack on events, state facts and caller-driven ticks.
 
     Args:
         pack: a loaded pack.
@@ -418,8 +421,8 @@ class Monitor:
             outcome (a rate that moved, ``as_of`` of an absence) are not re-announced;
             :meth:`findings` always has the current ones. Called after the event or tick
             that caused it has been fully applied; an exception it raises propagates.
-        batches: batch facts, for parameters a batch's execution document sets
-            (``per_batch``).
+        batches: batch facts (asserted as ``fact_asserted`` state), for parameters a
+            batch's execution document sets (``per_batch``).
         out_of_force: as in :func:`vbp_rules.evaluate`.
         partitions: durable-rules sids the subjects are spread over (at most 1024).
 
@@ -631,7 +634,9 @@ class Monitor:
         - ``settlement_accepted``: a settlement's fields except ``paid_at``;
         - ``settlement_paid``: ``id``, ``at``;
         - ``period_closed``: ``of`` (``enterprise_period_stats``, the default, or
-          ``purchase_summaries``) and that row's fields.
+          ``purchase_summaries``) and that row's fields;
+        - ``fact_asserted``: ``of`` (a kind of :data:`STATE_KINDS`) and that row's
+          fields: a state fact.
 
         A rejected event (unknown kind, missing or malformed field, naive timestamp, a
         stage for an unknown subject, a repeated stage, a duplicate subject) is kept in
@@ -1346,8 +1351,9 @@ def replay(
     The events of :func:`replay_events` are fed in time order; the clock ticks to
     ``as_of`` once every event up to it has been fed (and every ``tick_every`` before,
     if given); events dated after ``as_of`` are fed last, as the reference engine also
-    reads every fact whatever its date. The findings equal the reference engine's for
-    the supported rules; the others are listed in the metadata (``unsupported_rules``).
+    reads every fact whatever its date. State facts (:func:`state_events`) are asserted
+    first. The evaluation equals the reference engine's: findings, skips (with the row
+    accounting) and rejects, in its order.
 
     Raises:
         StreamUnavailableError: durable-rules is not installed.
