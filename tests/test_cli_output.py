@@ -128,7 +128,7 @@ def test_limit_and_all(capsys: pytest.CaptureFixture[str]) -> None:
     # The README: 49 breaches, 31 determinations, 1 needs review, 367 compliant.
     assert outcomes.count("breach") == 49
     assert outcomes.count("determination") == 31
-    assert outcomes.count("needs_review") == 2  # the unresolvable complaint; the verified demand surge
+    assert outcomes.count("needs_review") == 2  # + the demand surge
     assert outcomes.count("compliant") == 367
 
 

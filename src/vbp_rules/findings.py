@@ -47,6 +47,7 @@ SkipReason = Literal[
     "no_applicable_rule",
     "reference_data",
     "other_interpretation",
+    "unsupported_by_engine",
 ]
 
 #: A reference to one input row: ``(fact kind, row id)``.

@@ -40,6 +40,7 @@ from vbp_rules.cli._report import (
 from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
 
 if TYPE_CHECKING:
+    from vbp_rules.findings import Evaluation
     from vbp_rules.packs.testing import PackTestResult
 
 
@@ -425,6 +426,7 @@ def evaluate_command(
         rules=[r.strip() for r in rules.split(",") if r.strip()] if rules else None,
         interpretations=_parse_sets(interpretation or []),
     )
+    warn_unsupported(ev)
     if output is not None:
         written = ev.write(output)
         err_console.print("wrote " + ", ".join(str(w) for w in written), highlight=False)
@@ -438,6 +440,21 @@ def evaluate_command(
         print_findings(ev, limit=limit, everything=include_compliant, actions=p.actions)
     print_accounting(fs, ev, limit=limit)
     raise typer.Exit(exit_status(ev, fail_on or ()))
+
+
+def warn_unsupported(ev: Evaluation) -> None:
+    """One warning line on stderr when the engine left rules unevaluated (never silent)."""
+    left = sorted(
+        {s.rule_id for s in ev.skips if s.reason == "unsupported_by_engine" and s.rule_id}
+    )
+    if left:
+        err_console.print(
+            f"warning: the {ev.engine} engine could not evaluate {len(left)} rule(s): "
+            f"{', '.join(left)}; their subjects are skipped as unsupported_by_engine "
+            "(--engine reference evaluates every rule)",
+            highlight=False,
+            markup=False,
+        )
 
 
 @app.command("schema")

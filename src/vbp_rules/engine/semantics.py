@@ -83,6 +83,7 @@ __all__ = [
     "period_of",
     "resolve_as_of",
     "resolve_interpretations",
+    "unsupported_skips",
 ]
 
 OutOfForcePolicy = Literal["flag", "skip", "error"]
@@ -353,8 +354,11 @@ class Run:
                 origin.setdefault(r.id, pk)
         return origin
 
-    def _active(self, rule: Rule) -> bool:
+    def is_active(self, rule: Rule) -> bool:
+        """Whether the rule applies under the run's chosen interpretations."""
         return all(self.interpretations.get(k) == v for k, v in (rule.interpretation or {}).items())
+
+    _active = is_active  # the former private name, kept for existing callers
 
     def ev(self, source: str, env: Mapping[str, object]) -> object:
         run = self._runs.get(source)
@@ -394,10 +398,13 @@ class Run:
         assert b.expr is not None  # noqa: S101 - model guarantees one source
         return self.need(b.expr, env, "bound")
 
-    def _row_env(self, row: FactModel) -> dict[str, object]:
+    def row_env(self, row: FactModel) -> dict[str, object]:
+        """The names a row-level expression sees: ``as_of``, parameters, the row's fields."""
         env = {**self.base_env, **row.__dict__}
         self.batch_values(env)
         return env
+
+    _row_env = row_env  # the former private name, kept for existing callers
 
     def batch_values(self, env: dict[str, object]) -> None:
         """Replace ``per_batch`` parameters by the values the subject's batch sets."""
@@ -417,7 +424,7 @@ class Run:
         kind = rule.over
         selected: list[tuple[FactModel, dict[str, object]]] = []
         for row in self.facts.rows(kind):
-            env = self._row_env(row)
+            env = self.row_env(row)
             if rule.where is not None:
                 try:
                     keep = self.ev(rule.where, env)
@@ -432,7 +439,7 @@ class Run:
             selected.append((row, env))
         if not (rule.group_by or rule.period):
             return [self.row_unit(kind, row, env) for row, env in selected]
-        return self._grouped(rule, kind, selected)
+        return self.grouped_units(rule, kind, selected)
 
     def row_unit(self, kind: str, row: FactModel, env: dict[str, object]) -> Unit:
         """The unit of a row-level rule: the row is the subject (its period, if it has one)."""
@@ -466,9 +473,11 @@ class Run:
             key_columns=subject_key_columns(self.pack),
         )
 
-    def _grouped(
+    def grouped_units(
         self, rule: Rule, kind: str, selected: list[tuple[FactModel, dict[str, object]]]
     ) -> list[Unit]:
+        """The units of a grouped rule: its selected ``(row, env)`` pairs by group key
+        and period, each with its aggregates computed."""
         groups: dict[tuple[Any, ...], list[tuple[FactModel, dict[str, object]]]] = {}
         key_names: list[str] = []
         for g in rule.group_by or []:
@@ -520,6 +529,8 @@ class Run:
             out.append(Unit(env=env, rows=rows, subject=subject, period=period, problem=problem))
         return out
 
+    _grouped = grouped_units  # the former private name, kept for existing callers
+
     def _aggregate(self, source: str, envs: Sequence[Mapping[str, object]]) -> object:
         fn, inner = self.pack.aggregate(source)
         if inner is None:
@@ -551,7 +562,8 @@ class Run:
         return present[0] if present else None  # first
 
     # -- exemptions ------------------------------------------------------------------
-    def _events(self, ex: ExemptionRule) -> list[FactModel]:
+    def exemption_events(self, ex: ExemptionRule) -> list[FactModel]:
+        """The exemption's event rows (its ``where`` applied), read once per run."""
         if ex.id not in self._event_cache:
             assert ex.over is not None  # noqa: S101 - checked at load
             events = []
@@ -567,6 +579,12 @@ class Run:
             self._event_cache[ex.id] = events
         return self._event_cache[ex.id]
 
+    _events = exemption_events  # the former private name, kept for existing callers
+
+    def forget_exemption_events(self) -> None:
+        """Read the exemption events again at their next use (the facts changed)."""
+        self._event_cache.clear()
+
     def exemption_for(self, rule: Rule, unit: Unit) -> list[tuple[ExemptionRule, FactModel]]:
         """Every (exemption, event) pair that takes the subject out, in pack order and
         then event id order: which events are credited never depends on input order."""
@@ -578,7 +596,7 @@ class Run:
                     self.ev(ex.overlap["start"], unit.env) if "start" in ex.overlap else None,
                     self.ev(ex.overlap["end"], unit.env) if "end" in ex.overlap else None,
                 )
-            for event in self._events(ex):
+            for event in self.exemption_events(ex):
                 if not all(
                     getattr(event, ef) is None or getattr(event, ef) == unit.env.get(tf)
                     for ef, tf in ex.match.items()
@@ -1221,6 +1239,10 @@ class Run:
             )
 
     # -- accounting --------------------------------------------------------------------
+    def exemption_leftovers(self) -> None:
+        """Skip each exemption event that exempted no subject (``not_applicable``)."""
+        self._exemption_leftovers()
+
     def _exemption_leftovers(self) -> None:
         used = {r for s in self.skips if s.reason == "exempted" for r in s.rows}
         for rule in self.pack.rules:
@@ -1289,6 +1311,41 @@ def accounting_skips(
             if (kind, row.id) not in seen
         )
     return out
+
+
+def unsupported_skips(run: Run, rule: Rule, *, engine: str, reason: str) -> list[Skip]:
+    """One ``unsupported_by_engine`` skip per subject of a rule an engine cannot evaluate.
+
+    An engine that cannot evaluate a rule never drops it silently: each subject the
+    reference engine would assess (its units, with their rows) is skipped with the
+    engine's name and the reason; a rule whose subjects cannot even be formed gets one
+    rule-level skip.
+    """
+    detail = f"the {engine} engine cannot evaluate this rule: {reason}"
+    try:
+        units = run.units(rule) if rule.over is not None else []
+    except (VbpRulesError, NotApplicable):
+        units = []
+    finally:
+        run.ctx.reset()
+    if not units:
+        return [
+            Skip(
+                pack_id=run.pack.id, rule_id=rule.id, reason="unsupported_by_engine", detail=detail
+            )
+        ]
+    return [
+        Skip(
+            pack_id=run.pack.id,
+            rule_id=rule.id,
+            reason="unsupported_by_engine",
+            detail=detail,
+            subject=u.subject,
+            period=u.period,
+            rows=u.rows,
+        )
+        for u in units
+    ]
 
 
 def evaluation_settings(

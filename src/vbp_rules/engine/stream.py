@@ -16,10 +16,13 @@ How the work is split (see ``docs/stream.md``):
 - Python keeps the payloads (aware instants, exact ratios, money) and decides every rule
   with the reference engine's own code (:class:`vbp_rules.engine.semantics.Run`)
   on the rows of the subject that changed, so findings are the reference's, exactly.
+  Facts that are not events (agreements, listings, batches, ...) are asserted as state
+  (``fact_asserted``); rules over them, exempted rules and relative rules are decided at
+  ticks by the same plan over the whole fact state. Every rule is decided.
 - Time comes only from :meth:`Monitor.tick` (and the ``now`` a monitor starts at), never
   from the wall clock; durable-rules timers are not used. After any sequence of events
-  and ticks, :meth:`Monitor.findings` equals the reference engine's findings for the
-  supported rules on the facts seen so far, evaluated ``as_of`` the last tick.
+  and ticks, :meth:`Monitor.findings` equals the reference engine's findings on the
+  facts seen so far, evaluated ``as_of`` the last tick.
 
 durable-rules is an optional extra (``pip install vbp-rules[stream]``) imported only
 when a monitor is created.
@@ -55,7 +58,7 @@ from vbp_rules.errors import NaiveDatetimeError, VbpRulesError
 from vbp_rules.expr import NotApplicable
 from vbp_rules.facts import FACT_KINDS, FactModel, FactSet, RejectedInput
 from vbp_rules.facts.loading import _explain
-from vbp_rules.findings import Evaluation, Finding, Skip, sort_findings
+from vbp_rules.findings import Evaluation, Finding, RowRef, Skip, sort_findings
 from vbp_rules.packs.model import (
     DeadlineRule,
     ExemptionRule,
@@ -68,12 +71,14 @@ from vbp_rules.results import subject_key_columns
 
 __all__ = [
     "EVENT_KINDS",
+    "STATE_KINDS",
     "STREAMED_KINDS",
     "Monitor",
     "StreamUnavailableError",
     "evaluate_stream",
     "replay",
     "replay_events",
+    "state_events",
     "stream_support",
 ]
 
@@ -139,13 +144,32 @@ _SPECS: Final = (
         kinds=("enterprise_period_stats", "purchase_summaries"),
         create=True,
     ),
+    _EventSpec(
+        name="fact_asserted",
+        kinds=tuple(
+            k
+            for k in FACT_KINDS
+            if k
+            not in (
+                "orders",
+                "complaints",
+                "settlements",
+                "enterprise_period_stats",
+                "purchase_summaries",
+            )
+        ),
+        create=True,
+    ),
 )
 _SPEC: Final = {s.name: s for s in _SPECS}
 
 #: The event kinds a monitor accepts (plus :meth:`Monitor.tick`).
 EVENT_KINDS: Final = tuple(s.name for s in _SPECS)
-#: The fact kinds events build; rules over other kinds are not supported by the stream.
+#: The fact kinds lifecycle events build (a subject created, then its stages recorded).
 STREAMED_KINDS: Final = ("orders", "complaints", "settlements", *_SPEC["period_closed"].kinds)
+#: The fact kinds that are state, not events (agreements, batches, listings, ...): a
+#: ``fact_asserted`` event asserts one row; rules over them are decided at ticks.
+STATE_KINDS: Final = _SPEC["fact_asserted"].kinds
 #: Fact kinds whose rows arrive once, complete (a closed period): their grouped rules are
 #: decided at once; grouped rules over the other kinds wait for the next tick.
 _CLOSED_KINDS: Final = frozenset(_SPEC["period_closed"].kinds)
@@ -164,41 +188,40 @@ Notify = Callable[[Finding], object]
 
 
 def stream_support(pack: Pack) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """Which of a pack's rules the stream engine decides, and why it skips the others.
+    """How the stream engine decides each of a pack's rules (it decides every one).
 
     Returns:
-        ``(supported rule ids, ((unsupported rule id, reason), ...))``. Rules the
-        reference engine itself never decides (exemptions, documentation-only rules)
-        are in neither list.
+        ``(rule ids decided per subject as events change it, ((rule id, why it is
+        decided at ticks instead), ...))``. A rule of the second kind is re-decided at
+        each tick (and when results are read) by the shared plan (:class:`Run`) over
+        the monitor's whole fact state. Rules the reference engine itself never decides
+        (exemptions, documentation-only rules) are in neither list.
     """
     exempted: dict[str, list[str]] = {}
     for r in pack.rules:
         if isinstance(r, ExemptionRule):
             for target in r.exempts:
                 exempted.setdefault(target, []).append(r.id)
-    supported: list[str] = []
-    unsupported: list[tuple[str, str]] = []
+    per_event: list[str] = []
+    at_ticks: list[tuple[str, str]] = []
     for r in pack.rules:
         if isinstance(r, ExemptionRule) or r.over is None:
             continue
-        reason = _unsupported_reason(r, exempted.get(r.id, []))
+        reason = _at_ticks_reason(r, exempted.get(r.id, []))
         if reason is None:
-            supported.append(r.id)
+            per_event.append(r.id)
         else:
-            unsupported.append((r.id, reason))
-    return tuple(supported), tuple(unsupported)
+            at_ticks.append((r.id, reason))
+    return tuple(per_event), tuple(at_ticks)
 
 
-def _unsupported_reason(rule: Rule, exemptions: Sequence[str]) -> str | None:
+def _at_ticks_reason(rule: Rule, exemptions: Sequence[str]) -> str | None:
     if isinstance(rule, RelativeRule):
-        return "relative rules compare a subject with the whole population at once"
+        return "a relative rule compares a subject with the whole population"
     if rule.over not in STREAMED_KINDS:
-        return f"no stream event carries {rule.over} facts"
+        return f"it reads {rule.over}, which are state facts, not events"
     if exemptions:
-        return (
-            f"exempted by {', '.join(exemptions)}; exemption events are not streamed, so "
-            "the rule is left to the batch engines"
-        )
+        return f"exempted by {', '.join(exemptions)}, whose exemption events are state facts"
     return None
 
 
@@ -228,7 +251,8 @@ class _Result:
     findings: tuple[Finding, ...] = ()
     skips: tuple[Skip, ...] = ()
     version: int = 0
-    stale_as_of: bool = False  # a value records as_of (an absence): refresh on demand
+    stale_as_of: bool = False  # records as_of (an absence, a pending skip): refresh on demand
+    at: datetime | None = None  # the clock reading it was decided at
 
 
 class _View:
@@ -247,6 +271,22 @@ class _View:
         if kind == "batches":
             return self.batches
         return ()
+
+
+class _State:
+    """The monitor's whole fact state, as the shared plan reads it (a ``FactRows``)."""
+
+    __slots__ = ("_rows",)
+    rejects: tuple[RejectedInput, ...] = ()
+
+    def __init__(self, rows: Mapping[str, Mapping[str, FactModel]]) -> None:
+        self._rows = rows
+
+    def rows(self, kind: str) -> tuple[FactModel, ...]:
+        return tuple(self._rows[kind].values())
+
+    def total_rows(self) -> int:
+        return sum(len(v) for v in self._rows.values())
 
 
 def _names(rule: Rule) -> frozenset[str]:
@@ -368,7 +408,7 @@ def _ruleset(actions: Mapping[str, Callable[..., Any]]) -> dict[str, Any]:
 
 
 class Monitor:
-    """Live evaluation of a pack's supported rules on events and caller-driven ticks.
+    """Live evaluation of every rule of a pack on events, state facts and caller-driven ticks.
 
     Args:
         pack: a loaded pack.
@@ -381,8 +421,8 @@ class Monitor:
             outcome (a rate that moved, ``as_of`` of an absence) are not re-announced;
             :meth:`findings` always has the current ones. Called after the event or tick
             that caused it has been fully applied; an exception it raises propagates.
-        batches: batch facts, for parameters a batch's execution document sets
-            (``per_batch``).
+        batches: batch facts (asserted as ``fact_asserted`` state), for parameters a
+            batch's execution document sets (``per_batch``).
         out_of_force: as in :func:`vbp_rules.evaluate`.
         partitions: durable-rules sids the subjects are spread over (at most 1024).
 
@@ -419,12 +459,18 @@ class Monitor:
         self.interpretations = resolve_interpretations(pack, interpretations)
         self.on_finding = on_finding
         self._partitions = partitions
-        self._view = _View(tuple(batches))
+        self._view = _View(())
         self._out_of_force: OutOfForcePolicy = out_of_force
         self._ev = self._evaluator(_NEVER, None)
         self._now: datetime | None = None
         self._day: date | None = None
-        self._rows: dict[str, dict[str, FactModel]] = {k: {} for k in STREAMED_KINDS}
+        self._rows: dict[str, dict[str, FactModel]] = {k: {} for k in FACT_KINDS}
+        # rules decided at ticks by the shared plan over the whole fact state: their
+        # current findings and skips, and the (clock, fact version) they were decided at
+        self._versions: dict[str, int] = dict.fromkeys(FACT_KINDS, 0)
+        self._tick_findings: tuple[Finding, ...] = ()
+        self._tick_skips: tuple[Skip, ...] = ()
+        self._tick_stamp: tuple[object, ...] | None = None
         self._rejects: list[RejectedInput] = []
         self._seq = 0
         self._payloads: dict[int, tuple[_EventSpec, str, str, Mapping[str, Any], FactModel | None]]
@@ -440,7 +486,7 @@ class Monitor:
         self._every_tick: set[tuple[int, Hashable]] = set()
         self._rule_skips: list[Skip] = []
         self._plans: list[_Plan] = []
-        self._by_kind: dict[str, list[_Plan]] = {k: [] for k in STREAMED_KINDS}
+        self._by_kind: dict[str, list[_Plan]] = {k: [] for k in FACT_KINDS}
         self._plan_rules(pack)
         self.name = f"vbp_rules.stream.{pack.id}.{uuid.uuid4().hex}"
         actions: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]] | None]] = {}
@@ -456,19 +502,28 @@ class Monitor:
             self._driver = RulesetDriver(self.name, _ruleset(actions), actions)
         except ModuleNotFoundError as exc:
             raise StreamUnavailableError(str(exc)) from exc
+        for batch in batches:
+            self.post({"event": "fact_asserted", "of": "batches", **batch.model_dump()})
         if now is not None:
             self.tick(now)
 
     # -- set-up ------------------------------------------------------------------------
     def _plan_rules(self, pack: Pack) -> None:
         ev = self._ev
-        supported, unsupported = stream_support(pack)
+        per_event, at_ticks = stream_support(pack)
         self.supported_rules: tuple[str, ...] = ()
-        self.unsupported_rules: tuple[tuple[str, str], ...] = unsupported
-        ok = set(supported)
+        #: Always empty: the stream engine decides every rule (kept for callers).
+        self.unsupported_rules: tuple[tuple[str, str], ...] = ()
+        ok = set(per_event)
+        later = dict(at_ticks)
         chosen: list[str] = []
+        ticked: list[tuple[str, str]] = []
+        self._tick_needed = any(
+            isinstance(r, ExemptionRule) and r.over is not None and ev.is_active(r)
+            for r in pack.rules
+        )
         for rule in pack.rules:
-            if not ev._active(rule):
+            if not ev.is_active(rule):
                 shown = ", ".join(
                     f"{k}={self.interpretations.get(k)}" for k in (rule.interpretation or {})
                 )
@@ -493,7 +548,11 @@ class Monitor:
                     )
                 )
                 continue
-            if rule.id not in ok:
+            if rule.id in later:
+                ticked.append((rule.id, later[rule.id]))
+                chosen.append(rule.id)
+                continue
+            if rule.id not in ok:  # pragma: no cover - every rule is in one of the two
                 continue
             streak = isinstance(rule, StreakRule)
             grouped = streak or bool(rule.group_by or rule.period)
@@ -517,6 +576,17 @@ class Monitor:
             self._by_kind[rule.over].append(plan)
             chosen.append(rule.id)
         self.supported_rules = tuple(chosen)
+        #: The rules decided at ticks (and when results are read) over the whole fact
+        #: state, with the reason each is not decided per event.
+        self.tick_rules: tuple[tuple[str, str], ...] = tuple(ticked)
+        self._tick_ids = frozenset(r for r, _ in ticked)
+        self._tick_needed = self._tick_needed or bool(ticked)
+        # what the rules decided at ticks depend on: the kinds they (and exemptions) read,
+        # and the clock only if one of them reads as_of (a deadline does)
+        read = [r for r in pack.rules if r.id in self._tick_ids]
+        read += [r for r in pack.rules if isinstance(r, ExemptionRule) and ev.is_active(r)]
+        self._tick_kinds = tuple(sorted({"batches", *(r.over for r in read if r.over)}))
+        self._tick_clock = any(isinstance(r, DeadlineRule) or "as_of" in _names(r) for r in read)
 
     # -- properties --------------------------------------------------------------------
     @property
@@ -564,7 +634,9 @@ class Monitor:
         - ``settlement_accepted``: a settlement's fields except ``paid_at``;
         - ``settlement_paid``: ``id``, ``at``;
         - ``period_closed``: ``of`` (``enterprise_period_stats``, the default, or
-          ``purchase_summaries``) and that row's fields.
+          ``purchase_summaries``) and that row's fields;
+        - ``fact_asserted``: ``of`` (a kind of :data:`STATE_KINDS`) and that row's
+          fields: a state fact.
 
         A rejected event (unknown kind, missing or malformed field, naive timestamp, a
         stage for an unknown subject, a repeated stage, a duplicate subject) is kept in
@@ -616,8 +688,8 @@ class Monitor:
                 n, event, f"unknown event kind {name!r} (known: {known}, and tick)", field="event"
             )
         kind = spec.kinds[0]
-        if spec.name == "period_closed":
-            kind = event.get("of", kind)
+        if len(spec.kinds) > 1:
+            kind = event.get("of", kind if spec.name == "period_closed" else None)
             if kind not in spec.kinds:
                 return self._reject(
                     n,
@@ -818,6 +890,7 @@ class Monitor:
             self._mark(key)
         start = len(self._notes)
         self._flush(everything=False, ripe=True)
+        self._decide_at_ticks()
         arose = tuple(self._notes[start:])
         self._announce()
         return arose
@@ -855,7 +928,7 @@ class Monitor:
             env: Mapping[str, object] = data
         else:
             ev = self._ev
-            env = ev._row_env(row)
+            env = ev.row_env(row)
             values = []
             try:
                 for g in rule.group_by or []:
@@ -878,8 +951,16 @@ class Monitor:
         """Re-partition a new or updated row; mark what it touches for a decision.
 
         ``fields``: the fields an update changed (None for a new row). A rule whose text
-        names none of them cannot decide differently, so it is left alone.
+        names none of them cannot decide differently, so it is left alone. A new batch
+        may set parameters (``per_batch``) of any rule: everything is re-decided.
         """
+        self._versions[kind] += 1
+        if kind == "batches":
+            self._view.batches = tuple(self._rows["batches"].values())
+            self._ev = self._evaluator(self._now or _NEVER, self._day)
+            for p in self._plans:
+                for pk in p.members:
+                    self._mark((p.index, pk))
         for plan in self._by_kind[kind]:
             if fields is not None and plan.reads.isdisjoint(fields):
                 continue
@@ -939,7 +1020,7 @@ class Monitor:
         self._view.rows_of = rows = tuple(table[rid] for rid in members)
         ev.findings = []
         ev.skips = []
-        ev._event_cache.clear()
+        ev.forget_exemption_events()
         dues: list[datetime | None] = []
         if plan.streak:
             assert isinstance(rule, StreakRule)  # noqa: S101
@@ -959,7 +1040,9 @@ class Monitor:
             findings=tuple(ev.findings),
             skips=tuple(ev.skips),
             version=version,
-            stale_as_of=any(name == "as_of" for f in ev.findings for name, _ in f.values),
+            stale_as_of=any(name == "as_of" for f in ev.findings for name, _ in f.values)
+            or any(s.reason == "pending" for s in ev.skips),
+            at=self._now,
         )
         self._view.rows_of = ()
         if not new.findings and not new.skips and not members:
@@ -992,7 +1075,7 @@ class Monitor:
         ev = self._ev
         best = _FAR
         for row in rows:
-            env = ev._row_env(row)
+            env = ev.row_env(row)
             for source in plan.horizon:
                 try:
                     x = ev.ev(source, env)
@@ -1051,31 +1134,75 @@ class Monitor:
         if self._now is None:
             return
         for key, res in list(self._results.items()):
-            if res.stale_as_of and res.findings and res.findings[0].value("as_of") != self._now:
+            if res.stale_as_of and res.at != self._now:
                 self._mark(key)
         self._flush(everything=True)
+        self._decide_at_ticks()
         self._announce()
+
+    def _decide_at_ticks(self) -> None:
+        """Decide the rules over state facts (and exempted, relative ones) with the shared
+        plan over the whole fact state, as the reference engine does, once per clock
+        reading and fact version."""
+        if not self._tick_needed or self._now is None:
+            return
+        day = self._day
+        stamp = (
+            self._now if self._tick_clock else None,
+            # the in-force flag reads the as-of day; an out-of-force skip names it
+            day if self._out_of_force != "flag" or day is None else self._in_force(day),
+            *(self._versions[k] for k in self._tick_kinds),
+        )
+        if stamp == self._tick_stamp:
+            return
+        run = Run(
+            self.pack,
+            _State(self._rows),
+            as_of=self._now,
+            calendar=self.calendar,
+            interpretations=self.interpretations,
+            out_of_force=self._out_of_force,
+            as_of_day=self._day,
+        )
+        for rule in self.pack.rules:  # Run.run's dispatch, without its row accounting
+            if rule.id not in self._tick_ids:
+                continue
+            if isinstance(rule, StreakRule):
+                run.streak(rule)
+            elif isinstance(rule, RelativeRule):
+                run.relative(rule)
+            else:
+                for unit in run.units(rule):
+                    run.one(rule, unit)
+        run.exemption_leftovers()
+        old = self._tick_findings
+        self._tick_findings = tuple(run.findings)
+        self._tick_skips = tuple(run.skips)
+        self._tick_stamp = stamp
+        self._compare(old, self._tick_findings)
 
     # -- results -----------------------------------------------------------------------
     def findings(self) -> tuple[Finding, ...]:
         """The current findings of the supported rules, as the reference engine gives
         them on the facts seen so far ``as_of`` the last tick (sorted)."""
         self._refresh()
-        return sort_findings(f for res in self._results.values() for f in res.findings)
+        return sort_findings(
+            [*(f for res in self._results.values() for f in res.findings), *self._tick_findings]
+        )
 
     def skips(self) -> tuple[Skip, ...]:
         """Rule-level skips (other interpretation, documentation only) and the current
         skips of the supported rules (pending deadlines, not applicable, ...)."""
         self._refresh()
-        return tuple(self._rule_skips) + tuple(
-            s for res in self._results.values() for s in res.skips
+        return (
+            tuple(self._rule_skips)
+            + tuple(s for res in self._results.values() for s in res.skips)
+            + self._tick_skips
         )
 
     def facts(self) -> FactSet:
-        """The facts the accepted events have built so far (batches included)."""
-        return FactSet(
-            batches=self._view.batches, **{k: tuple(v.values()) for k, v in self._rows.items()}
-        )
+        """The facts the accepted events have built so far (state facts included)."""
+        return FactSet(**{k: tuple(v.values()) for k, v in self._rows.items()})
 
     def evaluation(self) -> Evaluation:
         """The current state as an :class:`~vbp_rules.findings.Evaluation`.
@@ -1105,6 +1232,7 @@ class Monitor:
             ("lineage", self.pack.lineage()),
             ("supported_rules", self.supported_rules),
             ("unsupported_rules", self.unsupported_rules),
+            ("decided_at_ticks", self.tick_rules),
             ("ruleset", self.name),
             ("stats", tuple(sorted(self.stats.items()))),
         )
@@ -1197,6 +1325,16 @@ def replay_events(
     return [(at, event) for at, _, _, event in out]
 
 
+def state_events(facts: FactSet) -> list[dict[str, Any]]:
+    """The ``fact_asserted`` events that assert a fact set's state facts (every kind in
+    :data:`STATE_KINDS`: batches, agreements, listings, ...), in the fact set's order."""
+    return [
+        {"event": "fact_asserted", "of": kind, **row.model_dump(exclude_none=True)}
+        for kind in STATE_KINDS
+        for row in facts.rows(kind)
+    ]
+
+
 def replay(
     pack: Pack,
     facts: FactSet | Mapping[str, Iterable[Any]],
@@ -1213,8 +1351,9 @@ def replay(
     The events of :func:`replay_events` are fed in time order; the clock ticks to
     ``as_of`` once every event up to it has been fed (and every ``tick_every`` before,
     if given); events dated after ``as_of`` are fed last, as the reference engine also
-    reads every fact whatever its date. The findings equal the reference engine's for
-    the supported rules; the others are listed in the metadata (``unsupported_rules``).
+    reads every fact whatever its date. State facts (:func:`state_events`) are asserted
+    first. The evaluation equals the reference engine's: findings, skips (with the row
+    accounting) and rejects, in its order.
 
     Raises:
         StreamUnavailableError: durable-rules is not installed.
@@ -1225,14 +1364,16 @@ def replay(
     when = resolve_as_of(as_of, cal)
     fs = facts if isinstance(facts, FactSet) else FactSet.from_records(facts)
     events = replay_events(fs, calendar=cal)
+    state = state_events(fs)
     with Monitor(
         pack,
         calendar=cal,
         interpretations=interpretations,
         on_finding=on_finding,
-        batches=fs.batches,
         out_of_force=out_of_force,
     ) as monitor:
+        for fact in state:
+            monitor.post(fact)
         next_tick = events[0][0] + tick_every if (tick_every and events) else None
         ticked = False
         for at, event in events:
@@ -1250,22 +1391,10 @@ def replay(
         stream_rejects = monitor.rejects
         metadata = monitor._metadata()
     seen = {r for f in findings for r in f.rows} | {r for s in skips for r in s.rows}
-    streamed = set(STREAMED_KINDS)
-    skips.extend(
-        accounting_skips(
-            pack,
-            fs,
-            seen,
-            unread=lambda kind: (
-                None
-                if kind in streamed
-                else (
-                    f"{kind} rows are not streamed; rules over them are unsupported by the "
-                    "stream engine"
-                )
-            ),
-        )
-    )
+    pos = {(kind, row.id): i for kind in FACT_KINDS for i, row in enumerate(fs.rows(kind))}
+    findings = tuple(attrs.evolve(f, rows=_fact_order(f.rows, pos)) for f in findings)
+    skips = _skip_order(pack, [attrs.evolve(s, rows=_fact_order(s.rows, pos)) for s in skips], pos)
+    skips.extend(accounting_skips(pack, fs, seen))
     return Evaluation(
         pack_id=pack.id,
         as_of=when,
@@ -1275,9 +1404,35 @@ def replay(
         rejects=fs.rejects + stream_rejects,
         interpretations=tuple(sorted(resolve_interpretations(pack, interpretations).items())),
         input_rows=fs.total_rows(),
-        metadata=(*metadata, ("events", len(events))),
+        metadata=(*metadata, ("events", len(events) + len(state))),
         key_columns=subject_key_columns(pack),
     )
+
+
+def _fact_order(rows: tuple[RowRef, ...], pos: Mapping[RowRef, int]) -> tuple[RowRef, ...]:
+    """A subject's rows in fact-set order, kind by kind (the stream has arrival order)."""
+    if len(rows) < 2 or any(r not in pos for r in rows):
+        return rows
+    out = list(rows)
+    for kind in {k for k, _ in rows}:
+        slots = [i for i, r in enumerate(rows) if r[0] == kind]
+        for i, r in zip(slots, sorted((rows[i] for i in slots), key=pos.__getitem__), strict=True):
+            out[i] = r
+    return tuple(out)
+
+
+def _skip_order(pack: Pack, skips: list[Skip], pos: Mapping[RowRef, int]) -> list[Skip]:
+    """Skips in the reference engine's order: rule by rule in pack order (a rule's
+    subjects by their first row in the fact set), then exemption events no subject used."""
+    rank = {r.id: i for i, r in enumerate(pack.rules)}
+    exemptions = {r.id for r in pack.rules if isinstance(r, ExemptionRule)}
+
+    def key(s: Skip) -> tuple[int, int, int]:
+        late = 1 if s.rule_id in exemptions else 0
+        first = min((pos.get(r, -1) for r in s.rows[:1]), default=-1)
+        return (late, rank.get(s.rule_id or "", len(rank)), first)
+
+    return sorted(skips, key=key)
 
 
 def evaluate_stream(

@@ -440,6 +440,7 @@ class Settlement(FactModel):
     """A payment for delivered goods (结算/回款) after delivery acceptance (交货验收)."""
 
     fact_kind: ClassVar[str] = "settlements"
+    not_before: ClassVar[Mapping[str, str]] = MappingProxyType({"paid_at": "accepted_at"})
 
     institution_id: Id = Field(description=_ID_INSTITUTION)
     enterprise_id: Id | None = Field(None, description=_ID_ENTERPRISE)
