@@ -241,12 +241,24 @@ def _fmt(v: object) -> str:
 def jsonable(v: object) -> object:
     """Turn an exact value into JSON without losing exactness.
 
-    Fractions become ``"n/d"`` strings (or integers), Decimals strings, dates ISO text.
+    Fractions become ``"n/d"`` strings (or integers), Decimals strings, dates ISO text. A
+    number Python cannot print (over 4,300 digits) becomes its size, ``"<N-digit
+    integer>"``, instead of failing the whole output.
+
+    >>> jsonable(Fraction(9, 10)), jsonable(10**5000)
+    ('9/10', '<5001-digit integer>')
     """
-    if v is None or isinstance(v, bool | int | str):
+    from vbp_rules._format import int_text  # noqa: PLC0415 - a small, always-present module
+
+    if v is None or isinstance(v, bool | str):
         return v
+    if isinstance(v, int):
+        text = int_text(v)
+        return v if not text.startswith("<") else text
     if isinstance(v, Fraction):
-        return v.numerator if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+        if v.denominator == 1:
+            return jsonable(v.numerator)
+        return f"{int_text(v.numerator)}/{int_text(v.denominator)}"
     if isinstance(v, Decimal):
         return str(v)
     if isinstance(v, datetime | date):

@@ -55,3 +55,15 @@ def test_a_sum_of_reciprocals_over_many_orders_renders(pack_from: Callable[[str]
     (finding,) = evaluate(pack, {"orders": orders}, as_of=date(2024, 6, 30)).findings
     assert finding.outcome == "breach"
     assert "too long to show" in finding.message_en
+
+
+def test_json_output_of_a_number_too_long_to_print() -> None:
+    """A finding's value past Python's 4,300-digit limit still serialises (as its size)."""
+    from fractions import Fraction
+
+    from vbp_rules.findings import jsonable
+
+    assert jsonable(Fraction(1, 2**20000)) == "1/<6021-digit integer>"
+    assert jsonable(2**20000) == "<6021-digit integer>"
+    assert jsonable(Fraction(3, 4)) == "3/4"
+    assert jsonable(12) == 12
