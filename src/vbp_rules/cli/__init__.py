@@ -15,7 +15,6 @@ import typer
 
 from vbp_rules._version import __version__
 from vbp_rules.cli._common import run_app
-from vbp_rules.packs.loader import _DIRS as _PACKS_DIRS
 
 app = typer.Typer(
     name="vbp-rules",
@@ -53,7 +52,9 @@ def _root(
     """Evaluate Chinese VBP (集采) policy packs against procurement facts."""
     del version  # handled by its eager callback
     if packs_dir:
-        _PACKS_DIRS.set(tuple(packs_dir))
+        from vbp_rules.packs.loader import _DIRS  # noqa: PLC0415 - keep start-up light
+
+        _DIRS.set(tuple(packs_dir))
 
 
 #: Command-group modules, each registering itself on :data:`app` when imported.
