@@ -244,20 +244,3 @@ def _lint_catches_the_pages_mistakes(folder: Path, capsys: pytest.CaptureFixture
         assert f"error   {code}" in out, out
     pack_file.write_text(good, encoding="utf-8")
 
-
-@pytest.mark.slow
-def test_the_what_if_notebook_runs_at_a_million_orders() -> None:
-    """The notebook, executed as committed: 10^6 synthetic order lines, in CI time."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("polars")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert "orders=1_000_000" in "".join(c.source for c in nb.cells if c.cell_type == "code")
-    client = nbclient.NotebookClient(
-        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(DOCS)}}
-    )
-    client.execute()
-    errors = [
-        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
-    ]
-    assert not errors
