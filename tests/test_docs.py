@@ -243,4 +243,3 @@ def _lint_catches_the_pages_mistakes(folder: Path, capsys: pytest.CaptureFixture
         out = capsys.readouterr().out
         assert f"error   {code}" in out, out
     pack_file.write_text(good, encoding="utf-8")
-
