@@ -164,6 +164,14 @@ class _Ctx:
         den = v.den if isinstance(v.den, int) else self.scope.materialize(v.den)
         return attrs.evolve(v, expr=expr, den=den)
 
+    def metric(self, name: str, source: str, chain: _Chain) -> Val:
+        """A rule's metric: a null value is a ``missing_fact`` skip naming it."""
+        metric = self.compile(source)
+        if metric.kind == "null":
+            raise Unsupported("a null metric")
+        chain.add(metric.expr.is_null(), "skip:missing_fact", f"{name} ({source}) is null")
+        return metric
+
     def inputs(self, source: str) -> list[tuple[str, Val]]:
         """The fact values an expression reads (as ``Run.inputs``), sorted by name."""
         params = self.pack.model.parameters
@@ -256,19 +264,7 @@ def _threshold(ctx: _Ctx, chain: _Chain) -> tuple[nw.Expr, list[ValueSpec]]:
         spec = ctx.values.add("condition", v)
         return nw.when(v.expr).then(_lit("breach")).otherwise(_lit("compliant")), [spec]
     assert rule.metric is not None  # noqa: S101
-    metric = ctx.compile(rule.metric.expr)
-    if metric.kind == "null":
-        chain.add(
-            nw.lit(value=True),
-            "skip:missing_fact",
-            f"{rule.metric.name} ({rule.metric.expr}) is null",
-        )
-        return _lit("compliant"), []
-    chain.add(
-        metric.expr.is_null(),
-        "skip:missing_fact",
-        f"{rule.metric.name} ({rule.metric.expr}) is null",
-    )
+    metric = ctx.metric(rule.metric.name, rule.metric.expr, chain)
     bound = rule.breach_if or rule.require
     assert bound is not None  # noqa: S101
     limit = ctx.bound(bound, chain)
@@ -284,14 +280,7 @@ def _tiers(
 ) -> tuple[nw.Expr, nw.Expr, list[ValueSpec], dict[int, tuple[ValueSpec, ...]]]:
     rule = ctx.rule
     assert isinstance(rule, TiersRule)  # noqa: S101
-    metric = ctx.compile(rule.metric.expr)
-    if metric.kind == "null":
-        raise Unsupported("a null metric")
-    chain.add(
-        metric.expr.is_null(),
-        "skip:missing_fact",
-        f"{rule.metric.name} ({rule.metric.expr}) is null",
-    )
+    metric = ctx.metric(rule.metric.name, rule.metric.expr, chain)
     metric_spec = ctx.values.add(rule.metric.name, metric)
     inputs = [ctx.values.add(n, v) for n, v in ctx.inputs(rule.metric.expr)]
     status: nw.Expr = _lit("python")  # no tier holds: the shared semantics say why

@@ -50,14 +50,7 @@ def streak_decision(
     assert isinstance(rule, StreakRule)  # noqa: S101
     if not ctx.uf.grouped or rule.period is None:
         raise Unsupported("a streak without periods")
-    metric = ctx.compile(rule.metric.expr)
-    if metric.kind == "null":
-        raise Unsupported("a null metric")
-    chain.add(
-        metric.expr.is_null(),
-        "skip:missing_fact",
-        f"{rule.metric.name} ({rule.metric.expr}) is null",
-    )
+    metric = ctx.metric(rule.metric.name, rule.metric.expr, chain)
     limit = ctx.bound(rule.breach_if, chain)
     holds = _num_compare(metric, bound_operator(rule.breach_if), limit)
     specs = [

@@ -304,26 +304,7 @@ class _FrameRun(Run):
 
     def _run_python(self, rule: Rule) -> None:
         """One rule decided wholly by the shared semantics (as the reference engine does)."""
-        if not self._active(rule):
-            chosen = ", ".join(
-                f"{k}={self.interpretations.get(k)}" for k in (rule.interpretation or {})
-            )
-            self.skip(rule, None, "other_interpretation", f"applies to another reading ({chosen})")
-            return
-        if isinstance(rule, ExemptionRule):
-            return
-        if rule.over is None:
-            self.skip(
-                rule, None, "documentation_only", "carried for documentation; no facts decide it"
-            )
-            return
-        if isinstance(rule, StreakRule):
-            self.streak(rule)
-        elif isinstance(rule, RelativeRule):
-            self.relative(rule)
-        else:
-            for unit in self.units(rule):
-                self.one(rule, unit)
+        self.run_rule(rule)
 
     def _lower(self, rule: Rule) -> _Decided:
         assert rule.over is not None  # noqa: S101

@@ -803,34 +803,36 @@ class Run:
         for rule in self.pack.rules:
             if self.selected_rules is not None and rule.id not in self.selected_rules:
                 continue  # evaluate(rules=...): its rows are still accounted below
-            if not self._active(rule):
-                chosen = ", ".join(
-                    f"{k}={self.interpretations.get(k)}" for k in (rule.interpretation or {})
-                )
-                self.skip(
-                    rule, None, "other_interpretation", f"applies to another reading ({chosen})"
-                )
-                continue
-            if isinstance(rule, ExemptionRule):
-                continue
-            if rule.over is None:
-                self.skip(
-                    rule,
-                    None,
-                    "documentation_only",
-                    "carried for documentation; no facts decide it",
-                )
-                continue
-            if isinstance(rule, StreakRule):
-                self.streak(rule)
-                continue
-            if isinstance(rule, RelativeRule):
-                self.relative(rule)
-                continue
-            for unit in self.units(rule):
-                self.one(rule, unit)
+            self.run_rule(rule)
         self._exemption_leftovers()
         self._accounting()
+
+    def run_rule(self, rule: Rule) -> None:
+        """Decide one rule over all its subjects (no row accounting): the kind's dispatch.
+
+        A rule of another reading and a rule no facts decide become one rule-level skip;
+        exemptions are applied by the rules they exempt.
+        """
+        if not self._active(rule):
+            chosen = ", ".join(
+                f"{k}={self.interpretations.get(k)}" for k in (rule.interpretation or {})
+            )
+            self.skip(rule, None, "other_interpretation", f"applies to another reading ({chosen})")
+            return
+        if isinstance(rule, ExemptionRule):
+            return
+        if rule.over is None:
+            self.skip(
+                rule, None, "documentation_only", "carried for documentation; no facts decide it"
+            )
+            return
+        if isinstance(rule, StreakRule):
+            self.streak(rule)
+        elif isinstance(rule, RelativeRule):
+            self.relative(rule)
+        else:
+            for unit in self.units(rule):
+                self.one(rule, unit)
 
     def one(self, rule: Rule, unit: Unit) -> None:
         self.ctx.reset()

@@ -1167,13 +1167,7 @@ class Monitor:
         for rule in self.pack.rules:  # Run.run's dispatch, without its row accounting
             if rule.id not in self._tick_ids:
                 continue
-            if isinstance(rule, StreakRule):
-                run.streak(rule)
-            elif isinstance(rule, RelativeRule):
-                run.relative(rule)
-            else:
-                for unit in run.units(rule):
-                    run.one(rule, unit)
+            run.run_rule(rule)
         run.exemption_leftovers()
         old = self._tick_findings
         self._tick_findings = tuple(run.findings)
