@@ -180,8 +180,6 @@ class Scope:
     touched: list[nw.Expr] = attrs.field(factory=list)
     #: deadline computations: (start day, last day) whose span decides "provisional"
     spans: list[tuple[nw.Expr, nw.Expr]] = attrs.field(factory=list)
-    #: day expressions that must lie inside the calendar's range (else: shared semantics)
-    in_range: list[nw.Expr] = attrs.field(factory=list)
     prefix: str = "__l"
     #: how many lookups the executor has joined already
     applied: int = 0
@@ -396,7 +394,6 @@ def year_of_day(scope: Scope, day: nw.Expr) -> nw.Expr:
 
 def add_working_days_expr(scope: Scope, day: nw.Expr, n: int) -> nw.Expr:
     """``WorkCalendar.add_working_days(day, n)`` for a constant ``n``, via the day table."""
-    scope.in_range.append(day)
     cum = scope.lookup(day, "cum")
     if n >= 1:
         target = cum + n
@@ -404,17 +401,13 @@ def add_working_days_expr(scope: Scope, day: nw.Expr, n: int) -> nw.Expr:
         working = scope.lookup(day, "working")
         target = cum - working + 1 + n
     out = scope.lookup(target, "wday")
-    scope.in_range.append(out)
     scope.touched.extend([day, out])
     return out
 
 
 def roll_expr(scope: Scope, day: nw.Expr) -> nw.Expr:
     """The day itself if it is a working day, else the next working day."""
-    scope.in_range.append(day)
-    out = scope.lookup(day, "roll")
-    scope.in_range.append(out)
-    return out
+    return scope.lookup(day, "roll")
 
 
 def deadline_expr(scope: Scope, start: Val, period: object) -> Val:
@@ -498,7 +491,6 @@ def _call(node: Call, scope: Scope) -> Val:
         return Val("day", month_end_expr(scope, _local_day(args[0]), 1))
     if name == "working_days_between" and len(args) == 2:
         day_a, day_b = _day_of(args[0], name), _day_of(args[1], name)
-        scope.in_range.extend([day_a, day_b])
         scope.touched.extend([day_a, day_b])
         return Val("num", scope.lookup(day_b, "cum") - scope.lookup(day_a, "cum"))
     if name == "add_working_days" and len(args) == 2:
@@ -608,9 +600,3 @@ def _extreme(name: str, args: list[Val]) -> Val:
         out = _pick(better.fill_null(value=False), v, out)
     null = nw.lit(None, dtype=nw.Int64)
     return attrs.evolve(out, expr=nw.when(any_null).then(null).otherwise(out.expr))
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a

@@ -26,6 +26,8 @@ import attrs
 import narwhals as nw
 
 from vbp_rules.engine._frame_compile import (
+    TZ_OFFSET_US,
+    US_PER_DAY,
     Scope,
     Unsupported,
     Val,
@@ -33,6 +35,7 @@ from vbp_rules.engine._frame_compile import (
     compile_node,
     constant,
     cross,
+    deadline_expr,
     raw_constant,
 )
 from vbp_rules.engine._frame_ingest import field_types
@@ -341,8 +344,6 @@ def _deadline(ctx: _Ctx, chain: _Chain) -> tuple[nw.Expr, list[ValueSpec]]:
         if window is None:
             chain.add(nw.lit(value=True), "skip:not_configured", not_configured_detail(rule.window))
             return _lit("compliant"), []
-        from vbp_rules.engine._frame_compile import deadline_expr  # noqa: PLC0415
-
         due = deadline_expr(ctx.scope, start, window)
         specs.append(ctx.values.add("start", start))
         specs.append(ValueSpec("window", "", "const", 1, const=window))
@@ -372,8 +373,6 @@ def _deadline(ctx: _Ctx, chain: _Chain) -> tuple[nw.Expr, list[ValueSpec]]:
 
 def _end_of(v: Val) -> Val:
     """An instant as is; a date as 24:00 of that day."""
-    from vbp_rules.engine._frame_compile import TZ_OFFSET_US, US_PER_DAY  # noqa: PLC0415
-
     if v.kind == "instant":
         return v
     if v.kind == "day":

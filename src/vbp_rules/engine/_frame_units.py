@@ -148,8 +148,6 @@ def build_unit_frame(
     if not (rule.group_by or rule.period):
         lf = lf.with_columns(nw.col(ROW).alias(UNIT))
         dscope = Scope(columns=columns, constants=constants, shadowed=shadowed, prefix="__ld")
-        if {"period_start", "period_end"} <= set(columns):
-            pass  # row-level periods come from the row's own fields
         return UnitFrame(
             lf=lf, scope=dscope, grouped=False, key_names=(), key_vals=(), members=lf, selected=lf
         )

@@ -14,7 +14,14 @@ from typing import Any
 
 import narwhals as nw
 
-from vbp_rules.engine._frame_compile import Unsupported, Val, cross, num_op, raw_constant
+from vbp_rules.engine._frame_compile import (
+    Unsupported,
+    Val,
+    compare_exprs,
+    cross,
+    num_op,
+    raw_constant,
+)
 from vbp_rules.engine._frame_decide import (
     ValueSpec,
     _Chain,
@@ -138,7 +145,7 @@ def relative_decision(  # noqa: PLR0915 - one rule kind, read top to bottom
         ctx.values.add(rule.metric.denominator, d),
     ]
     left, right = cross(metric, limit)
-    breach = _compare_exprs(left, op, right)
+    breach = compare_exprs(left, op, right)
     zero = (d.expr == 0).fill_null(value=False)
     denominator = f"denominator {rule.metric.denominator} is zero"
 
@@ -180,7 +187,7 @@ def relative_decision(  # noqa: PLR0915 - one rule kind, read top to bottom
                 )
             )
         )
-        lf = lf.with_columns(_breach_col(breach).alias("__breach"))
+        lf = lf.with_columns(breach.fill_null(value=False).alias("__breach"))
         return lf.with_columns(
             nw.when(included).then(phase2).otherwise(nw.col("__status")).alias("__status"),
             nw.when(included).then(detail).otherwise(nw.col("__detail")).alias("__detail"),
@@ -194,22 +201,8 @@ def relative_decision(  # noqa: PLR0915 - one rule kind, read top to bottom
         (~exempt.is_null()).fill_null(value=False) if exempt is not None else nw.lit(value=False)
     )
     extra = [
-        _scaled_num(n).alias("__rn"),
-        _scaled_num(d).alias("__rd"),
+        n.expr.alias("__rn"),
+        d.expr.alias("__rd"),
         zero.alias("__zero"),
     ]
     return _lit("decided"), specs, extra, after, ("__order", "__unit")
-
-
-def _scaled_num(v: Val) -> nw.Expr:
-    return v.expr
-
-
-def _breach_col(e: nw.Expr) -> nw.Expr:
-    return e.fill_null(value=False)
-
-
-def _compare_exprs(left: nw.Expr, op: str, right: nw.Expr) -> nw.Expr:
-    from vbp_rules.engine._frame_compile import compare_exprs  # noqa: PLC0415
-
-    return compare_exprs(left, op, right)

@@ -39,7 +39,14 @@ from vbp_rules.engine._frame_backend import to_backend as _to_backend
 from vbp_rules.engine._frame_calendar import apply_lookups, day_tables, provisional_years
 from vbp_rules.engine._frame_compile import Scope, Unsupported
 from vbp_rules.engine._frame_decide import Lowered, ValueSpec, decode_number, lower_decision
-from vbp_rules.engine._frame_ingest import ROW, field_types, from_day, from_us, python_columns
+from vbp_rules.engine._frame_ingest import (
+    ROW,
+    field_types,
+    from_day,
+    from_us,
+    python_columns,
+    to_python,
+)
 from vbp_rules.engine._frame_units import UNIT, UnitFrame, build_unit_frame, widening
 from vbp_rules.engine.semantics import (
     FactRows,
@@ -447,7 +454,6 @@ class _FrameRun(Run):
     def _read(self, d: _Decided) -> tuple[list[Finding], list[Skip]]:
         findings: list[Finding] = []
         skips: list[Skip] = []
-        rule = d.rule
         kind = d.kind
         if d.uf.grouped and d.members is None:
             ids = [r.id for r in self.facts.rows(kind)]
@@ -467,7 +473,6 @@ class _FrameRun(Run):
                 skips.append(self._skip_of(d, rec, unit, status[5:]))
             else:
                 findings.append(self._finding_of(d, rec, unit, status))
-        del rule
         return findings, skips
 
     def _unit_of(self, d: _Decided, rec: Mapping[str, Any]) -> Unit:
@@ -476,7 +481,7 @@ class _FrameRun(Run):
             keys = tuple(
                 (k, v if type(v) is str else str(v))
                 for k in key_fields()
-                if k in rec and (v := _decode_field(kind, k, rec[k])) is not None
+                if k in rec and (v := to_python(kind, k, rec[k])) is not None
             )
             period = None
             types = field_types(kind)
@@ -684,7 +689,7 @@ class _FrameRun(Run):
                     seen.update(y.rows)
         for f in self.findings:
             seen.update(f.rows)
-        seen.update(self._used_events())
+        # every event an exemption's filter keeps is in an exempted skip or a leftover skip
         for rule in self.pack.rules:
             if isinstance(rule, ExemptionRule) and self._active(rule) and rule.over is not None:
                 seen.update((rule.over, e.id) for e in self._events(rule))
@@ -714,12 +719,6 @@ def _decode_kind(kind: str, raw: Any) -> object:
     if kind == "bool":
         return bool(raw)
     return raw
-
-
-def _decode_field(kind: str, name: str, raw: Any) -> object:
-    from vbp_rules.engine._frame_ingest import to_python  # noqa: PLC0415
-
-    return to_python(kind, name, raw)
 
 
 def _decode_value(spec: ValueSpec, rec: Mapping[str, Any]) -> object:
