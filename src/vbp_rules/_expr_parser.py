@@ -15,6 +15,7 @@ from typing import Literal, TypeAlias, cast
 
 import attrs
 
+from vbp_rules._format import decimal_text
 from vbp_rules.errors import ExpressionSyntaxError, UnknownNameError
 
 __all__ = [
@@ -261,31 +262,6 @@ def _precedence(node: Node) -> int:
     if isinstance(node, UnaryOp):
         return _PREC_NOT if node.op == "not" else _PREC_NEG
     return _PREC_ATOM
-
-
-def decimal_text(value: Fraction) -> str | None:
-    """Render a Fraction as an exact decimal (``'0.95'``), or None if it does not terminate.
-
-    >>> decimal_text(Fraction(19, 20)), decimal_text(Fraction(-5, 2)), decimal_text(Fraction(1, 3))
-    ('0.95', '-2.5', None)
-    """
-    den = value.denominator
-    twos = fives = 0
-    while den % 2 == 0:
-        den //= 2
-        twos += 1
-    while den % 5 == 0:
-        den //= 5
-        fives += 1
-    if den != 1:
-        return None
-    places = max(twos, fives)
-    digits = str(abs(value.numerator) * 10**places // value.denominator)
-    sign = "-" if value < 0 else ""
-    if places == 0:
-        return sign + digits
-    digits = digits.rjust(places + 1, "0")
-    return f"{sign}{digits[:-places]}.{digits[-places:]}"
 
 
 def _quote(value: str) -> str:

@@ -18,11 +18,12 @@ The rule (see ``docs/engines.md``, "How values print"):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-__all__ = ["format_value", "int_text"]
+__all__ = ["decimal_text", "format_value", "int_text"]
 
 #: CPython's default limit on int -> str conversion (sys.get_int_max_str_digits()).
 _MAX_DIGITS = 4300
@@ -51,7 +52,16 @@ def _digit_count(n: int) -> int:
     return estimate
 
 
-def _terminating(value: Fraction) -> str | None:
+def decimal_text(value: Fraction, digits: Callable[[int], str] = str) -> str | None:
+    """A Fraction as an exact decimal (``'0.95'``), or None if it does not terminate.
+
+    ``digits`` renders the integer digits: :func:`str` (exact, for expressions written
+    back as source) or :func:`int_text` (for display, where a number too long to print
+    becomes ``<N-digit integer>``, which is returned as it is).
+
+    >>> decimal_text(Fraction(19, 20)), decimal_text(Fraction(-5, 2)), decimal_text(Fraction(1, 3))
+    ('0.95', '-2.5', None)
+    """
     den = value.denominator
     twos = fives = 0
     while den % 2 == 0:
@@ -63,14 +73,18 @@ def _terminating(value: Fraction) -> str | None:
     if den != 1:
         return None
     places = max(twos, fives)
-    digits = int_text(abs(value.numerator) * 10**places // value.denominator)
-    if digits.startswith("<"):
-        return digits
+    text = digits(abs(value.numerator) * 10**places // value.denominator)
+    if text.startswith("<"):
+        return text
     sign = "-" if value < 0 else ""
     if places == 0:
-        return sign + digits
-    digits = digits.rjust(places + 1, "0")
-    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+        return sign + text
+    text = text.rjust(places + 1, "0")
+    return f"{sign}{text[:-places]}.{text[-places:]}"
+
+
+def _terminating(value: Fraction) -> str | None:
+    return decimal_text(value, int_text)
 
 
 def _approx(value: Fraction) -> str:
